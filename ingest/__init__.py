@@ -1,0 +1,1 @@
+"""Importers of registries and taxonomies (profiles, organisations, posts, opportunities, ESCO)."""

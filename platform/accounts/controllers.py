@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotAuthorizedException
+from litestar.params import JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from diaspora.platform.accounts import services
+from diaspora.platform.accounts.schemas import AccountOut, AccountUpdateIn, LoginIn, RegistrationIn, TokenOut
+from diaspora.platform.core.auth import CurrentUser, provide_user, requires_login
+from diaspora.platform.settings import Settings
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["accounts"]
+
+    @post("/register", summary="Register an account (member, organisation staff or ministry)")
+    async def register(
+        self, db_session: NamedDependency[AsyncSession], data: JSONBody[RegistrationIn]
+    ) -> AccountOut:
+        account = await services.register(db_session, data)
+        return services.account_out(account)
+
+    @post("/login", status_code=200, summary="Exchange email and password for a bearer token")
+    async def login(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[LoginIn],
+        settings: NamedDependency[Settings],
+    ) -> TokenOut:
+        account = await services.authenticate(db_session, data.email, data.password)
+        if account is None:
+            raise NotAuthorizedException("Email or password is wrong.")
+        token, expires_at = await services.open_session(
+            db_session, account, kind="api", ttl=timedelta(hours=settings.session_ttl_hours)
+        )
+        return TokenOut(
+            token=token,
+            token_type="bearer",  # noqa: S106 - the token scheme's name, not a secret
+            expires_at=expires_at,
+            account=services.account_out(account),
+        )
+
+    @post(
+        "/logout",
+        guards=[requires_login],
+        status_code=204,
+        summary="Revoke the token used for this call",
+        dependencies={"user": Provide(provide_user)},
+    )
+    async def logout(
+        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[CurrentUser]
+    ) -> None:
+        await services.close_session(db_session, user.session_id)
+
+
+class MeController(Controller):
+    path = "/api/me"
+    tags = ["accounts"]
+    guards = [requires_login]
+    dependencies = {"user": Provide(provide_user)}
+
+    @get("/", summary="The calling account")
+    async def me(
+        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[CurrentUser]
+    ) -> AccountOut:
+        return services.account_out(await services.get_account(db_session, user.id))
+
+    @patch("/", summary="Change display name or phone")
+    async def update_me(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[AccountUpdateIn],
+    ) -> AccountOut:
+        account = await services.get_account(db_session, user.id)
+        if data.display_name is not None:
+            account.display_name = data.display_name.strip()
+        if data.phone is not None:
+            account.phone = data.phone
+        await db_session.flush()
+        return services.account_out(account)
+
+    @get("/export", summary="Everything the platform holds about you, as JSON")
+    async def export(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+    ) -> Response[dict[str, Any]]:
+        export = await services.export_account(db_session, user.id)
+        return Response(
+            export, headers={"Content-Disposition": 'attachment; filename="diaspora-export.json"'}
+        )
+
+    @delete("/", status_code=204, summary="Erase your account and everything that references it")
+    async def erase(
+        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[CurrentUser]
+    ) -> None:
+        await services.erase_account(db_session, user.id)

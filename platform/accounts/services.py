@@ -1,0 +1,193 @@
+"""Accounts: registration, login sessions, export of everything a member gave us, and erasure."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from diaspora.platform.accounts.schemas import AccountOut, RegistrationIn
+from diaspora.platform.core import audit
+from diaspora.platform.core.errors import ConflictError, NotFoundError, ValidationError
+from diaspora.platform.core.security import (
+    hash_password,
+    needs_rehash,
+    new_token,
+    token_digest,
+    verify_password,
+)
+from diaspora.platform.db.models import Account, AuditEvent, AuthSession, ContactGrant, Profile, Role
+
+
+def normalise_email(raw: str) -> str:
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationError(f"`email` is not a valid address: {exc}", field="email") from exc
+
+
+def account_out(account: Account) -> AccountOut:
+    return AccountOut(
+        id=account.id,
+        email=account.email,
+        display_name=account.display_name,
+        role=account.role,
+        phone=account.phone,
+        organisation_id=account.organisation_id,
+        created_at=account.created_at,
+    )
+
+
+async def register(session: AsyncSession, data: RegistrationIn, *, role: Role | None = None) -> Account:
+    """Create an account; admins are never self-registered (pass `role=Role.ADMIN` from the CLI only)."""
+    email = normalise_email(data.email)
+    if await session.scalar(select(Account.id).where(Account.email == email)):
+        raise ConflictError("An account with this email already exists.", field="email")
+    account = Account(
+        email=email,
+        password_hash=hash_password(data.password),
+        display_name=data.display_name.strip(),
+        phone=data.phone,
+        role=(role or Role(data.role)).value,
+    )
+    session.add(account)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent registration with the same email won the race
+        raise ConflictError("An account with this email already exists.", field="email") from exc
+    audit.record(
+        session,
+        actor_id=account.id,
+        action="account.registered",
+        entity_type="account",
+        entity_id=account.id,
+        role=account.role,
+    )
+    return account
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> Account | None:
+    try:
+        normalised = normalise_email(email)
+    except ValidationError:
+        normalised = email.strip().lower()
+    account = await session.scalar(select(Account).where(Account.email == normalised))
+    if not verify_password(account.password_hash if account else None, password):
+        return None
+    if account is None or not account.is_active:
+        return None
+    if needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    return account
+
+
+async def open_session(
+    session: AsyncSession, account: Account, *, kind: str, ttl: timedelta
+) -> tuple[str, datetime]:
+    """Start a session; returns the token (shown once, never stored) and its expiry."""
+    token = new_token()
+    expires_at = datetime.now(UTC) + ttl
+    session.add(
+        AuthSession(account_id=account.id, token_hash=token_digest(token), kind=kind, expires_at=expires_at)
+    )
+    audit.record(
+        session,
+        actor_id=account.id,
+        action="account.login",
+        entity_type="account",
+        entity_id=account.id,
+        kind=kind,
+    )
+    return token, expires_at
+
+
+async def close_session(session: AsyncSession, session_id: uuid.UUID) -> None:
+    await session.execute(delete(AuthSession).where(AuthSession.id == session_id))
+
+
+async def purge_expired_sessions(session: AsyncSession) -> int:
+    result = await session.execute(delete(AuthSession).where(AuthSession.expires_at <= datetime.now(UTC)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def get_account(session: AsyncSession, account_id: uuid.UUID) -> Account:
+    account = await session.get(Account, account_id)
+    if account is None:
+        raise NotFoundError("Account not found.")
+    return account
+
+
+async def export_account(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]:
+    """Everything the platform holds about one account, as plain JSON-ready data."""
+    from diaspora.platform.profiles.services import load_own_profile, profile_out
+
+    account = await get_account(session, account_id)
+    profile = await load_own_profile(session, account_id, required=False)
+    sessions = (await session.scalars(select(AuthSession).where(AuthSession.account_id == account_id))).all()
+    events = (
+        await session.scalars(
+            select(AuditEvent).where(AuditEvent.actor_id == account_id).order_by(AuditEvent.occurred_at)
+        )
+    ).all()
+    grants: list[ContactGrant] = []
+    if profile is not None:
+        grants = list(
+            (await session.scalars(select(ContactGrant).where(ContactGrant.profile_id == profile.id))).all()
+        )
+    return {
+        "exported_at": datetime.now(UTC).isoformat(),
+        "account": {
+            "id": str(account.id),
+            "email": account.email,
+            "display_name": account.display_name,
+            "phone": account.phone,
+            "role": account.role,
+            "organisation_id": str(account.organisation_id) if account.organisation_id else None,
+            "created_at": account.created_at.isoformat(),
+        },
+        "profile": _plain(profile_out(profile, grants)) if profile is not None else None,
+        "sessions": [
+            {"kind": s.kind, "created_at": s.created_at.isoformat(), "expires_at": s.expires_at.isoformat()}
+            for s in sessions
+        ],
+        "activity": [
+            {
+                "at": e.occurred_at.isoformat(),
+                "action": e.action,
+                "entity_type": e.entity_type,
+                "entity_id": e.entity_id,
+            }
+            for e in events
+        ],
+    }
+
+
+def _plain(value: Any) -> Any:
+    import msgspec
+
+    return msgspec.to_builtins(value)
+
+
+async def erase_account(session: AsyncSession, account_id: uuid.UUID) -> None:
+    """Delete the account and everything that references it.
+
+    Profile, skills, languages, credentials, availability, consent, contact grants and sessions go through
+    ON DELETE CASCADE; audit events and posts the person wrote stay, with the person's id set to NULL.
+    """
+    account = await get_account(session, account_id)
+    profile_id = await session.scalar(select(Profile.id).where(Profile.account_id == account_id))
+    await session.delete(account)
+    await session.flush()
+    audit.record(
+        session,
+        actor_id=None,
+        action="account.erased",
+        entity_type="account",
+        entity_id=None,
+        had_profile=profile_id is not None,
+    )

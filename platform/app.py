@@ -1,0 +1,94 @@
+"""The application factory: everything is built here from one Settings object; nothing connects on import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from litestar import Litestar, get
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from diaspora.platform.accounts.controllers import AuthController, MeController
+from diaspora.platform.core.auth import TokenAuthenticationMiddleware
+from diaspora.platform.core.errors import DomainError, domain_error_handler, http_error_handler
+from diaspora.platform.db import migrate
+from diaspora.platform.db.engine import build_engine
+from diaspora.platform.organisations.controllers import OrganisationController
+from diaspora.platform.posts.controllers import PostController
+from diaspora.platform.profiles.controllers import ProfileController
+from diaspora.platform.settings import Settings, get_settings
+from diaspora.platform.web.pages import PageController
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "frontend_templates"
+
+
+@get("/health", tags=["operations"], summary="Liveness and database reachability")
+async def health(db_session: NamedDependency[AsyncSession]) -> dict[str, str]:
+    await db_session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
+    settings = settings or get_settings()
+    url = settings.effective_database_url
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    alchemy = SQLAlchemyAsyncConfig(
+        engine_instance=build_engine(url, echo=settings.database_echo),
+        before_send_handler="autocommit_include_redirects",
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+    )
+
+    def migrate_schema() -> None:
+        if settings.migrate_on_start:
+            migrate.upgrade(url)
+
+    def provide_settings() -> Settings:
+        return settings
+
+    exception_handlers: Any = {DomainError: domain_error_handler, HTTPException: http_error_handler}
+    return Litestar(
+        route_handlers=[
+            health,
+            AuthController,
+            MeController,
+            ProfileController,
+            OrganisationController,
+            PostController,
+            PageController,
+        ],
+        on_startup=[migrate_schema],
+        plugins=[SQLAlchemyPlugin(config=alchemy)],
+        dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
+        middleware=[DefineMiddleware(TokenAuthenticationMiddleware, alchemy=alchemy, exclude=["^/schema"])],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.cookie_secure,
+            cookie_httponly=True,
+            exclude=["^/api/", "^/health$", "^/schema"],
+        ),
+        template_config=TemplateConfig(
+            directory=settings.templates_dir or TEMPLATES_DIR, engine=JinjaTemplateEngine
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Diaspora skills-matching platform",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        exception_handlers=exception_handlers,
+        request_max_body_size=settings.max_request_body_bytes,
+        state=State({"settings": settings}),
+        debug=settings.debug,
+    )

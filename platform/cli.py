@@ -1,0 +1,140 @@
+"""The `diaspora` command: serve, migrate, worker, demo data, admin accounts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from diaspora.platform.db import migrate
+from diaspora.platform.db.engine import build_engine
+from diaspora.platform.settings import Settings, get_settings
+
+T = TypeVar("T")
+
+
+def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def runner() -> T:
+        engine = build_engine(settings.effective_database_url)
+        try:
+            async with async_sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(runner())
+
+
+def _prepare(settings: Settings) -> None:
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+@click.group()
+def main() -> None:
+    """Diaspora engagement and skills-matching platform."""
+    logging.basicConfig(
+        level=os.environ.get("DIASPORA_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema migrations (Alembic)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    settings = get_settings()
+    _prepare(settings)
+    migrate.upgrade(settings.effective_database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ('base' removes every table)."""
+    migrate.downgrade(get_settings().effective_database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Autogenerate a migration from the models (compare against an up-to-date database)."""
+    migrate.make_revision(get_settings().effective_database_url, message)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+def serve(host: str, port: int, reload: bool) -> None:
+    """Run the web application with uvicorn."""
+    import uvicorn
+
+    uvicorn.run("diaspora.platform.app:create_app", factory=True, host=host, port=port, reload=reload)
+
+
+@main.command()
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between passes.")
+def worker(interval: float) -> None:
+    """Run the background worker until interrupted."""
+    from diaspora.platform.worker import run_forever
+
+    asyncio.run(run_forever(get_settings(), interval_seconds=interval))
+
+
+@main.command()
+@click.option("--profiles", default=300, show_default=True, help="How many member profiles to generate.")
+@click.option("--seed", default=2027, show_default=True)
+def demo(profiles: int, seed: int) -> None:
+    """Load the synthetic demo data set (once; a second run changes nothing)."""
+    from diaspora.platform import demo as demo_data
+
+    settings = get_settings()
+    _prepare(settings)
+    migrate.upgrade(settings.effective_database_url)
+    counts = _in_transaction(settings, lambda s: demo_data.load_demo_data(s, profiles=profiles, seed=seed))
+    if not any(counts.values()):
+        click.echo("demo data already loaded")
+    else:
+        click.echo("loaded " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    click.echo(
+        f"log in as {demo_data.ADMIN_EMAIL}, {demo_data.MINISTRY_EMAIL}, staff1@demo.example or "
+        f"member1@demo.example with the password {demo_data.DEMO_PASSWORD!r}"
+    )
+
+
+@main.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--name", default="Administrator", show_default=True)
+@click.password_option(envvar="DIASPORA_ADMIN_PASSWORD")
+def create_admin(email: str, name: str, password: str) -> None:
+    """Create an admin account (admins cannot register through the API)."""
+    import msgspec
+
+    from diaspora.platform.accounts import services
+    from diaspora.platform.accounts.schemas import RegistrationIn
+    from diaspora.platform.core.errors import DomainError
+    from diaspora.platform.db.models import Role
+
+    settings = get_settings()
+    try:
+        data = msgspec.convert({"email": email, "password": password, "display_name": name}, RegistrationIn)
+        _in_transaction(settings, lambda s: services.register(s, data, role=Role.ADMIN))
+    except (msgspec.ValidationError, DomainError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"admin {email} created")
+
+
+if __name__ == "__main__":
+    main()

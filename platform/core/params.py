@@ -1,0 +1,27 @@
+"""Query parameters shared by list endpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from litestar.params import QueryParameter
+
+from diaspora.platform.core.schemas import MAX_OFFSET, MAX_PAGE_SIZE
+
+
+@dataclass(frozen=True, slots=True)
+class Pagination:
+    limit: int
+    offset: int
+
+
+def provide_pagination(
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")] = 20,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
+) -> Pagination:
+    return Pagination(limit=limit, offset=offset)
+
+
+COUNTRY_PATTERN = "^[A-Z]{2}$"
+LANGUAGE_PATTERN = "^[a-z]{2,3}$"

@@ -1,0 +1,337 @@
+"""SQLAlchemy 2 typed models: the database is the source of truth for everything the platform knows."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every database (SQLite hands back naive values otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Role(enum.StrEnum):
+    MEMBER = "member"
+    ORGANISATION_STAFF = "organisation_staff"
+    MINISTRY = "ministry"
+    ADMIN = "admin"
+
+
+class OrganisationKind(enum.StrEnum):
+    HOSPITAL = "hospital"
+    UNIVERSITY = "university"
+    FIRM = "firm"
+    MUNICIPALITY = "municipality"
+    NGO = "ngo"
+    MINISTRY = "ministry"
+
+
+class AvailabilityMode(enum.StrEnum):
+    ONSITE_RETURN = "onsite_return"
+    REMOTE = "remote"
+    VOLUNTEER = "volunteer"
+    INVEST = "invest"
+
+
+class PostKind(enum.StrEnum):
+    SKILL_NEED = "skill_need"
+    SHORT_TERM_RETURN = "short_term_return"
+
+
+class WorkMode(enum.StrEnum):
+    ONSITE = "onsite"
+    REMOTE = "remote"
+    HYBRID = "hybrid"
+
+
+class Compensation(enum.StrEnum):
+    PAID = "paid"
+    VOLUNTEER = "volunteer"
+
+
+class PostStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class SkillLevel(enum.StrEnum):
+    BASIC = "basic"
+    INTERMEDIATE = "intermediate"
+    ADVANCED = "advanced"
+    EXPERT = "expert"
+
+
+class LanguageLevel(enum.StrEnum):
+    A1 = "A1"
+    A2 = "A2"
+    B1 = "B1"
+    B2 = "B2"
+    C1 = "C1"
+    C2 = "C2"
+    NATIVE = "native"
+
+
+def _uuid_pk() -> Mapped[uuid.UUID]:
+    return mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(32), default=Role.MEMBER.value)
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    profile: Mapped[Profile | None] = relationship(back_populates="account", passive_deletes=True)
+    organisation: Mapped[Organisation | None] = relationship(foreign_keys=[organisation_id])
+
+
+class AuthSession(Base):
+    """An opaque bearer token or cookie session; only its SHA-256 is stored."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Profile(Base):
+    __tablename__ = "profiles"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), unique=True)
+    headline: Mapped[str] = mapped_column(String(200), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    residence_country: Mapped[str | None] = mapped_column(String(2), index=True)
+    origin_country: Mapped[str | None] = mapped_column(String(2), index=True)
+    origin_municipality: Mapped[str | None] = mapped_column(String(120))
+    years_experience: Mapped[int | None] = mapped_column(Integer)
+    sectors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    account: Mapped[Account] = relationship(back_populates="profile")
+    languages: Mapped[list[ProfileLanguage]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="ProfileLanguage.code"
+    )
+    skills: Mapped[list[ProfileSkill]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="ProfileSkill.position"
+    )
+    credentials: Mapped[list[Credential]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="Credential.position"
+    )
+    availability: Mapped[list[AvailabilityWindow]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="AvailabilityWindow.start_date"
+    )
+    consent: Mapped[Consent | None] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class ProfileLanguage(Base):
+    __tablename__ = "profile_languages"
+    __table_args__ = (UniqueConstraint("profile_id", "code"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(3))
+    level: Mapped[str] = mapped_column(String(8))
+
+
+class ProfileSkill(Base):
+    __tablename__ = "profile_skills"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    taxonomy_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    level: Mapped[str | None] = mapped_column(String(16))
+
+
+class Credential(Base):
+    __tablename__ = "credentials"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(String(200))
+    issuer: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(2))
+    year: Mapped[int | None] = mapped_column(Integer)
+
+
+class AvailabilityWindow(Base):
+    __tablename__ = "availability_windows"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    modes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hours_per_week: Mapped[int | None] = mapped_column(Integer)
+
+
+class Consent(Base):
+    """What organisations may see of a profile, and whether the member takes part in matching at all."""
+
+    __tablename__ = "consents"
+
+    profile_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Stored as ",headline,skills," so that "is this part visible?" is a portable SQL LIKE in filters.
+    visible_fields: Mapped[str] = mapped_column(String(300), default=",")
+    open_to_matching: Mapped[bool] = mapped_column(Boolean, default=True)
+    open_to_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class ContactGrant(Base):
+    """A member's explicit acceptance that one organisation may see their contact details."""
+
+    __tablename__ = "contact_grants"
+    __table_args__ = (UniqueConstraint("profile_id", "organisation_id"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    municipality: Mapped[str | None] = mapped_column(String(120))
+    website: Mapped[str | None] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    verified: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Post(Base):
+    """A skill need or a short-term return post of an organisation."""
+
+    __tablename__ = "posts"
+    __table_args__ = (Index("ix_posts_status_country", "status", "country"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    country: Mapped[str] = mapped_column(String(2))
+    municipality: Mapped[str | None] = mapped_column(String(120))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    duration_days: Mapped[int | None] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(16))
+    compensation: Mapped[str] = mapped_column(String(16))
+    places: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default=PostStatus.DRAFT.value)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    skills: Mapped[list[PostSkill]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="PostSkill.position"
+    )
+
+
+class PostSkill(Base):
+    __tablename__ = "post_skills"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    post_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    taxonomy_id: Mapped[str | None] = mapped_column(String(300))
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AuditEvent(Base):
+    """Who did what, when. Kept after erasure with the actor anonymised."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

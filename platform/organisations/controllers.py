@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from diaspora.platform.core.auth import (
+    CurrentUser,
+    provide_optional_user,
+    provide_user,
+    requires_login,
+    requires_role,
+)
+from diaspora.platform.core.params import COUNTRY_PATTERN, Pagination, provide_pagination
+from diaspora.platform.db.models import OrganisationKind, Role
+from diaspora.platform.organisations import services
+from diaspora.platform.organisations.schemas import (
+    OrganisationIn,
+    OrganisationOut,
+    OrganisationPage,
+    OrganisationUpdateIn,
+)
+
+
+class OrganisationController(Controller):
+    path = "/api/organisations"
+    tags = ["organisations"]
+    dependencies = {
+        "user": Provide(provide_user),
+        "maybe_user": Provide(provide_optional_user),
+        "page": Provide(provide_pagination, sync_to_thread=False),
+    }
+
+    @post(
+        "/",
+        guards=[requires_role(Role.ORGANISATION_STAFF, Role.MINISTRY)],
+        summary="Register your organisation (it is verified by an admin before its posts go live)",
+    )
+    async def register(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[OrganisationIn],
+    ) -> OrganisationOut:
+        return services.organisation_out(await services.register_organisation(db_session, user, data))
+
+    @get("/", summary="Verified organisations (admins also see unverified ones)")
+    async def list_(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+        page: NamedDependency[Pagination],
+        country: Annotated[str | None, QueryParameter(pattern=COUNTRY_PATTERN)] = None,
+        kind: FromQuery[OrganisationKind | None] = None,
+        verified: FromQuery[bool | None] = None,
+        q: Annotated[str | None, QueryParameter(min_length=1, max_length=200)] = None,
+    ) -> OrganisationPage:
+        filters = services.OrganisationFilters(
+            country=country, kind=kind.value if kind else None, verified=verified, q=q
+        )
+        rows, total = await services.list_organisations(
+            db_session, maybe_user, filters, limit=page.limit, offset=page.offset
+        )
+        return OrganisationPage(
+            items=[services.organisation_out(o) for o in rows],
+            total=total,
+            limit=page.limit,
+            offset=page.offset,
+        )
+
+    @get("/{organisation_id:uuid}", summary="One organisation")
+    async def get_one(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+        organisation_id: FromPath[uuid.UUID],
+    ) -> OrganisationOut:
+        return services.organisation_out(
+            await services.get_visible_organisation(db_session, maybe_user, organisation_id)
+        )
+
+    @patch("/{organisation_id:uuid}", guards=[requires_login], summary="Change your organisation")
+    async def update(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        organisation_id: FromPath[uuid.UUID],
+        data: JSONBody[OrganisationUpdateIn],
+    ) -> OrganisationOut:
+        return services.organisation_out(
+            await services.update_organisation(db_session, user, organisation_id, data)
+        )
+
+    @post(
+        "/{organisation_id:uuid}/verify",
+        guards=[requires_role(Role.ADMIN)],
+        status_code=200,
+        summary="Admin: verify an organisation",
+    )
+    async def verify(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        organisation_id: FromPath[uuid.UUID],
+    ) -> OrganisationOut:
+        return services.organisation_out(await services.set_verified(db_session, user, organisation_id, True))
+
+    @post(
+        "/{organisation_id:uuid}/unverify",
+        guards=[requires_role(Role.ADMIN)],
+        status_code=200,
+        summary="Admin: withdraw verification (the organisation's posts stop being live)",
+    )
+    async def unverify(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        organisation_id: FromPath[uuid.UUID],
+    ) -> OrganisationOut:
+        return services.organisation_out(
+            await services.set_verified(db_session, user, organisation_id, False)
+        )

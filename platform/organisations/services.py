@@ -1,0 +1,163 @@
+"""Organisations: registration by their staff, verification by admins, public listing."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from diaspora.platform.core import audit
+from diaspora.platform.core.auth import CurrentUser
+from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from diaspora.platform.db.models import Account, Organisation, OrganisationKind, Role
+from diaspora.platform.organisations.schemas import OrganisationIn, OrganisationOut, OrganisationUpdateIn
+
+
+def organisation_out(organisation: Organisation) -> OrganisationOut:
+    return OrganisationOut(
+        id=organisation.id,
+        name=organisation.name,
+        kind=organisation.kind,
+        country=organisation.country,
+        municipality=organisation.municipality,
+        website=organisation.website,
+        description=organisation.description,
+        verified=organisation.verified,
+        verified_at=organisation.verified_at,
+        created_at=organisation.created_at,
+    )
+
+
+async def register_organisation(
+    session: AsyncSession, user: CurrentUser, data: OrganisationIn
+) -> Organisation:
+    """Staff (or a ministry account) register the organisation they work for and become its staff."""
+    if user.role not in (Role.ORGANISATION_STAFF, Role.MINISTRY):
+        raise PermissionDeniedError("Only organisation staff and ministry accounts register organisations.")
+    if user.organisation_id is not None:
+        raise ConflictError("Your account already belongs to an organisation.")
+    if user.role is Role.MINISTRY and data.kind is not OrganisationKind.MINISTRY:
+        raise PermissionDeniedError(
+            "A ministry account registers an organisation of kind 'ministry'.", field="kind"
+        )
+    if user.role is Role.ORGANISATION_STAFF and data.kind is OrganisationKind.MINISTRY:
+        raise PermissionDeniedError("Register a ministry with a ministry account.", field="kind")
+    organisation = Organisation(
+        name=data.name.strip(),
+        kind=data.kind.value,
+        country=data.country,
+        municipality=data.municipality,
+        website=data.website,
+        description=data.description,
+        verified=False,
+    )
+    session.add(organisation)
+    await session.flush()
+    account = await session.get(Account, user.id)
+    assert account is not None
+    account.organisation_id = organisation.id
+    audit.record(
+        session,
+        actor_id=user.id,
+        action="organisation.registered",
+        entity_type="organisation",
+        entity_id=organisation.id,
+    )
+    await session.flush()
+    return organisation
+
+
+async def get_visible_organisation(
+    session: AsyncSession, user: CurrentUser | None, organisation_id: uuid.UUID
+) -> Organisation:
+    """Verified organisations are public; an unverified one is seen only by its own staff and admins."""
+    organisation = await session.get(Organisation, organisation_id)
+    if organisation is None or not (organisation.verified or _may_manage(user, organisation)):
+        raise NotFoundError("Organisation not found.")
+    return organisation
+
+
+def _may_manage(user: CurrentUser | None, organisation: Organisation) -> bool:
+    return user is not None and (user.role is Role.ADMIN or user.organisation_id == organisation.id)
+
+
+async def update_organisation(
+    session: AsyncSession, user: CurrentUser, organisation_id: uuid.UUID, data: OrganisationUpdateIn
+) -> Organisation:
+    organisation = await get_visible_organisation(session, user, organisation_id)
+    if not _may_manage(user, organisation):
+        raise PermissionDeniedError("Only the organisation's own staff or an admin can change it.")
+    changed = [name for name in data.__struct_fields__ if getattr(data, name) is not None]
+    for name in changed:
+        value = getattr(data, name)
+        setattr(organisation, name, value.value if isinstance(value, OrganisationKind) else value)
+    if organisation.verified and {"name", "kind", "country"} & set(changed) and user.role is not Role.ADMIN:
+        # Identity changes are re-checked: the admin verified a name, a kind and a country.
+        organisation.verified = False
+        organisation.verified_at = None
+    audit.record(
+        session,
+        actor_id=user.id,
+        action="organisation.updated",
+        entity_type="organisation",
+        entity_id=organisation.id,
+        fields=changed,
+    )
+    await session.flush()
+    return organisation
+
+
+async def set_verified(
+    session: AsyncSession, admin: CurrentUser, organisation_id: uuid.UUID, verified: bool
+) -> Organisation:
+    if admin.role is not Role.ADMIN:
+        raise PermissionDeniedError("Only admins verify organisations.")
+    organisation = await session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFoundError("Organisation not found.")
+    organisation.verified = verified
+    organisation.verified_at = datetime.now(UTC) if verified else None
+    audit.record(
+        session,
+        actor_id=admin.id,
+        action="organisation.verified" if verified else "organisation.unverified",
+        entity_type="organisation",
+        entity_id=organisation.id,
+    )
+    await session.flush()
+    return organisation
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationFilters:
+    country: str | None = None
+    kind: str | None = None
+    verified: bool | None = None
+    q: str | None = None
+
+
+async def list_organisations(
+    session: AsyncSession, user: CurrentUser | None, filters: OrganisationFilters, *, limit: int, offset: int
+) -> tuple[list[Organisation], int]:
+    query = select(Organisation)
+    is_admin = user is not None and user.role is Role.ADMIN
+    if filters.verified is False and not is_admin:
+        raise PermissionDeniedError("Only admins list unverified organisations.", field="verified")
+    if not is_admin:
+        query = query.where(Organisation.verified.is_(True))
+    elif filters.verified is not None:
+        query = query.where(Organisation.verified.is_(filters.verified))
+    if filters.country:
+        query = query.where(Organisation.country == filters.country)
+    if filters.kind:
+        query = query.where(Organisation.kind == filters.kind)
+    if filters.q:
+        query = query.where(func.lower(Organisation.name).contains(filters.q.lower(), autoescape=True))
+    total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = (
+        await session.scalars(query.order_by(Organisation.name, Organisation.id).limit(limit).offset(offset))
+    ).all()
+    return list(rows), total

@@ -1,0 +1,396 @@
+"""Member profiles: the member's own editing, and consent-filtered views for everyone else."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from diaspora.platform.core import audit
+from diaspora.platform.core.auth import CurrentUser
+from diaspora.platform.core.errors import NotFoundError, PermissionDeniedError
+from diaspora.platform.db.models import (
+    AvailabilityWindow,
+    Consent,
+    ContactGrant,
+    Credential,
+    Organisation,
+    Profile,
+    ProfileLanguage,
+    ProfileSkill,
+    Role,
+)
+from diaspora.platform.profiles.schemas import (
+    DEFAULT_VISIBLE_FIELDS,
+    AvailabilityOut,
+    ConsentIn,
+    ConsentOut,
+    ContactOut,
+    CredentialOut,
+    LanguageOut,
+    ProfileIn,
+    ProfileOut,
+    ProfileView,
+    SkillOut,
+)
+
+_PROFILE_LOAD = (
+    selectinload(Profile.languages),
+    selectinload(Profile.skills),
+    selectinload(Profile.credentials),
+    selectinload(Profile.availability),
+    selectinload(Profile.consent),
+    selectinload(Profile.account),
+)
+
+
+def encode_visible_fields(fields: Iterable[str]) -> str:
+    return "," + ",".join(sorted(set(fields))) + ","
+
+
+def decode_visible_fields(stored: str) -> list[str]:
+    return [part for part in stored.split(",") if part]
+
+
+def _shows(field: str) -> ColumnElement[bool]:
+    """SQL condition: the member shows `field` to organisations."""
+    return Consent.visible_fields.contains(f",{field},", autoescape=True)
+
+
+async def load_own_profile(
+    session: AsyncSession, account_id: uuid.UUID, *, required: bool = True
+) -> Profile | None:
+    profile = await session.scalar(
+        select(Profile).where(Profile.account_id == account_id).options(*_PROFILE_LOAD)
+    )
+    if profile is None and required:
+        raise NotFoundError("You have no profile yet: create it with PUT /api/profiles/me.")
+    return profile
+
+
+async def contact_grants_of(session: AsyncSession, profile_id: uuid.UUID) -> list[ContactGrant]:
+    return list(
+        (await session.scalars(select(ContactGrant).where(ContactGrant.profile_id == profile_id))).all()
+    )
+
+
+async def save_own_profile(session: AsyncSession, user: CurrentUser, data: ProfileIn) -> Profile:
+    """Create or replace the member's profile as one unit: every part is replaced or nothing is."""
+    if user.role is not Role.MEMBER:
+        raise PermissionDeniedError("Only member accounts have a diaspora profile.")
+    profile = await load_own_profile(session, user.id, required=False)
+    created = profile is None
+    if profile is None:
+        profile = Profile(account_id=user.id)
+        session.add(profile)
+    else:
+        # Delete the old rows first: the unit of work inserts before it deletes orphans, which would
+        # trip the unique (profile, language) constraint when a language is kept.
+        profile.languages, profile.skills, profile.credentials, profile.availability = [], [], [], []
+        await session.flush()
+    profile.headline = data.headline.strip()
+    profile.summary = data.summary.strip()
+    profile.residence_country = data.residence_country
+    profile.origin_country = data.origin_country
+    profile.origin_municipality = data.origin_municipality
+    profile.years_experience = data.years_experience
+    profile.sectors = list(dict.fromkeys(s.strip() for s in data.sectors))
+    profile.languages = [ProfileLanguage(code=lang.code, level=lang.level.value) for lang in data.languages]
+    profile.skills = [
+        ProfileSkill(
+            position=i,
+            name=s.name.strip(),
+            taxonomy_id=s.taxonomy_id,
+            level=s.level.value if s.level else None,
+        )
+        for i, s in enumerate(data.skills)
+    ]
+    profile.credentials = [
+        Credential(position=i, title=c.title.strip(), issuer=c.issuer, country=c.country, year=c.year)
+        for i, c in enumerate(data.credentials)
+    ]
+    profile.availability = [
+        AvailabilityWindow(
+            start_date=a.start_date,
+            end_date=a.end_date,
+            modes=[m.value for m in a.modes],
+            hours_per_week=a.hours_per_week,
+        )
+        for a in data.availability
+    ]
+    consent_in = data.consent or (None if profile.consent else ConsentIn())
+    if consent_in is not None:
+        _apply_consent(profile, consent_in)
+    await session.flush()
+    audit.record(
+        session,
+        actor_id=user.id,
+        action="profile.created" if created else "profile.updated",
+        entity_type="profile",
+        entity_id=profile.id,
+    )
+    return profile
+
+
+def _apply_consent(profile: Profile, consent_in: ConsentIn) -> None:
+    if profile.consent is None:
+        profile.consent = Consent()
+    profile.consent.visible_fields = encode_visible_fields(consent_in.visible_fields)
+    profile.consent.open_to_matching = consent_in.open_to_matching
+    profile.consent.open_to_contact = consent_in.open_to_contact
+
+
+async def update_consent(session: AsyncSession, user: CurrentUser, consent_in: ConsentIn) -> Profile:
+    profile = await load_own_profile(session, user.id)
+    assert profile is not None
+    _apply_consent(profile, consent_in)
+    await session.flush()
+    audit.record(
+        session,
+        actor_id=user.id,
+        action="consent.updated",
+        entity_type="profile",
+        entity_id=profile.id,
+        open_to_matching=consent_in.open_to_matching,
+        open_to_contact=consent_in.open_to_contact,
+        visible_fields=sorted(set(consent_in.visible_fields)),
+    )
+    return profile
+
+
+async def grant_contact(session: AsyncSession, user: CurrentUser, organisation_id: uuid.UUID) -> None:
+    profile = await load_own_profile(session, user.id)
+    assert profile is not None
+    if await session.get(Organisation, organisation_id) is None:
+        raise NotFoundError("Organisation not found.", field="organisation_id")
+    exists_already = await session.scalar(
+        select(ContactGrant.id).where(
+            ContactGrant.profile_id == profile.id, ContactGrant.organisation_id == organisation_id
+        )
+    )
+    if exists_already is None:
+        session.add(ContactGrant(profile_id=profile.id, organisation_id=organisation_id))
+        audit.record(
+            session,
+            actor_id=user.id,
+            action="contact.granted",
+            entity_type="profile",
+            entity_id=profile.id,
+            organisation_id=str(organisation_id),
+        )
+    await session.flush()
+
+
+async def revoke_contact(session: AsyncSession, user: CurrentUser, organisation_id: uuid.UUID) -> None:
+    profile = await load_own_profile(session, user.id)
+    assert profile is not None
+    grant = await session.scalar(
+        select(ContactGrant).where(
+            ContactGrant.profile_id == profile.id, ContactGrant.organisation_id == organisation_id
+        )
+    )
+    if grant is None:
+        raise NotFoundError("You have not granted contact to this organisation.")
+    await session.delete(grant)
+    audit.record(
+        session,
+        actor_id=user.id,
+        action="contact.revoked",
+        entity_type="profile",
+        entity_id=profile.id,
+        organisation_id=str(organisation_id),
+    )
+
+
+def profile_out(profile: Profile, grants: Iterable[ContactGrant]) -> ProfileOut:
+    consent = profile.consent
+    return ProfileOut(
+        id=profile.id,
+        headline=profile.headline,
+        summary=profile.summary,
+        residence_country=profile.residence_country,
+        origin_country=profile.origin_country,
+        origin_municipality=profile.origin_municipality,
+        years_experience=profile.years_experience,
+        sectors=list(profile.sectors),
+        languages=_languages(profile),
+        skills=_skills(profile),
+        credentials=_credentials(profile),
+        availability=_availability(profile),
+        consent=ConsentOut(
+            visible_fields=decode_visible_fields(consent.visible_fields)
+            if consent
+            else list(DEFAULT_VISIBLE_FIELDS),
+            open_to_matching=consent.open_to_matching if consent else False,
+            open_to_contact=consent.open_to_contact if consent else False,
+        ),
+        contact_granted_to=[g.organisation_id for g in grants],
+        updated_at=profile.updated_at,
+    )
+
+
+def _languages(profile: Profile) -> list[LanguageOut]:
+    return [LanguageOut(code=lang.code, level=lang.level) for lang in profile.languages]
+
+
+def _skills(profile: Profile) -> list[SkillOut]:
+    return [SkillOut(name=s.name, taxonomy_id=s.taxonomy_id, level=s.level) for s in profile.skills]
+
+
+def _credentials(profile: Profile) -> list[CredentialOut]:
+    return [
+        CredentialOut(title=c.title, issuer=c.issuer, country=c.country, year=c.year)
+        for c in profile.credentials
+    ]
+
+
+def _availability(profile: Profile) -> list[AvailabilityOut]:
+    return [
+        AvailabilityOut(
+            start_date=a.start_date, end_date=a.end_date, modes=list(a.modes), hours_per_week=a.hours_per_week
+        )
+        for a in profile.availability
+    ]
+
+
+def profile_view(profile: Profile, *, contact_granted: bool) -> ProfileView:
+    """The consent-filtered view of a profile for someone other than its owner."""
+    consent = profile.consent
+    shown = set(decode_visible_fields(consent.visible_fields)) if consent else set()
+    open_to_contact = bool(consent and consent.open_to_contact)
+    view = ProfileView(id=profile.id, open_to_contact=open_to_contact)
+    if "name" in shown:
+        view.name = profile.account.display_name
+    if "headline" in shown:
+        view.headline = profile.headline
+    if "summary" in shown:
+        view.summary = profile.summary
+    if "residence_country" in shown:
+        view.residence_country = profile.residence_country
+    if "origin" in shown:
+        view.origin_country = profile.origin_country
+        view.origin_municipality = profile.origin_municipality
+    if "years_experience" in shown:
+        view.years_experience = profile.years_experience
+    if "sectors" in shown:
+        view.sectors = list(profile.sectors)
+    if "languages" in shown:
+        view.languages = _languages(profile)
+    if "skills" in shown:
+        view.skills = _skills(profile)
+    if "credentials" in shown:
+        view.credentials = _credentials(profile)
+    if "availability" in shown:
+        view.availability = _availability(profile)
+    if contact_granted and open_to_contact:
+        view.contact = ContactOut(email=profile.account.email, phone=profile.account.phone)
+    return view
+
+
+def ensure_may_browse_profiles(user: CurrentUser, organisation: Organisation | None) -> None:
+    if user.role is Role.MEMBER:
+        raise PermissionDeniedError("Members cannot browse other members' profiles.")
+    if user.role is Role.ORGANISATION_STAFF and (organisation is None or not organisation.verified):
+        raise PermissionDeniedError(
+            "Your organisation must be verified by an admin before you can see profiles."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileFilters:
+    residence_country: str | None = None
+    origin_country: str | None = None
+    language: str | None = None
+    skill: str | None = None
+    q: str | None = None
+
+
+def _browse_query(filters: ProfileFilters) -> Select[Profile]:
+    # Every filter only matches members who show the filtered part; otherwise the filter itself
+    # would reveal what they chose to hide.
+    query = (
+        select(Profile)
+        .join(Consent, Consent.profile_id == Profile.id)
+        .where(Consent.open_to_matching.is_(True))
+    )
+    if filters.residence_country:
+        query = query.where(
+            _shows("residence_country"), Profile.residence_country == filters.residence_country
+        )
+    if filters.origin_country:
+        query = query.where(_shows("origin"), Profile.origin_country == filters.origin_country)
+    if filters.language:
+        query = query.where(
+            _shows("languages"),
+            exists().where(
+                ProfileLanguage.profile_id == Profile.id, ProfileLanguage.code == filters.language
+            ),
+        )
+    if filters.skill:
+        query = query.where(
+            _shows("skills"),
+            exists().where(
+                ProfileSkill.profile_id == Profile.id,
+                func.lower(ProfileSkill.name).contains(filters.skill.lower(), autoescape=True),
+            ),
+        )
+    if filters.q:
+        needle = filters.q.lower()
+        query = query.where(
+            or_(
+                and_(_shows("headline"), func.lower(Profile.headline).contains(needle, autoescape=True)),
+                and_(_shows("summary"), func.lower(Profile.summary).contains(needle, autoescape=True)),
+            )
+        )
+    return query
+
+
+async def browse_profiles(
+    session: AsyncSession, user: CurrentUser, filters: ProfileFilters, *, limit: int, offset: int
+) -> tuple[list[ProfileView], int]:
+    organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
+    ensure_may_browse_profiles(user, organisation)
+    query = _browse_query(filters)
+    total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    profiles = (
+        await session.scalars(
+            query.options(*_PROFILE_LOAD)
+            .order_by(Profile.updated_at.desc(), Profile.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    granted = await _granted_profile_ids(session, user, [p.id for p in profiles])
+    return [profile_view(p, contact_granted=p.id in granted) for p in profiles], total
+
+
+async def view_profile(session: AsyncSession, user: CurrentUser, profile_id: uuid.UUID) -> ProfileView:
+    organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
+    ensure_may_browse_profiles(user, organisation)
+    profile = await session.scalar(
+        select(Profile)
+        .join(Consent, Consent.profile_id == Profile.id)
+        .where(Profile.id == profile_id, Consent.open_to_matching.is_(True))
+        .options(*_PROFILE_LOAD)
+    )
+    if profile is None:
+        raise NotFoundError("Profile not found.")
+    granted = await _granted_profile_ids(session, user, [profile.id])
+    return profile_view(profile, contact_granted=profile.id in granted)
+
+
+async def _granted_profile_ids(
+    session: AsyncSession, user: CurrentUser, profile_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    if user.organisation_id is None or not profile_ids:
+        return set()
+    rows = await session.scalars(
+        select(ContactGrant.profile_id).where(
+            ContactGrant.organisation_id == user.organisation_id, ContactGrant.profile_id.in_(profile_ids)
+        )
+    )
+    return set(rows.all())

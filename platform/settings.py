@@ -1,0 +1,68 @@
+"""Typed settings, read once from the environment (and a `.env` file), with embedded defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every option of the platform. Environment variables carry the `DIASPORA_` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="DIASPORA_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("data"), description="Where the embedded SQLite file and caches live."
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy async URL; empty means a SQLite file in data_dir. "
+        "PostgreSQL: postgresql+asyncpg://user:pass@host/db",
+    )
+    database_echo: bool = False
+    secret_key: str = Field(
+        default="change-me-in-production-this-is-only-for-local-use",
+        min_length=32,
+        description="Signs CSRF tokens. Set a long random value in production.",
+    )
+    session_ttl_hours: int = Field(default=24 * 14, ge=1)
+    cookie_secure: bool = Field(default=False, description="Send the session cookie over HTTPS only.")
+    max_request_body_bytes: int = Field(default=1_000_000, ge=1024)
+    search_backend: Literal["embedded", "meilisearch"] = "embedded"
+    meili_url: str = Field(default="", validation_alias="MEILI_URL")
+    meili_master_key: str = Field(default="", validation_alias="MEILI_MASTER_KEY")
+    embedding_model: str = Field(
+        default="packaged:all-MiniLM-L6-v2",
+        description="A sentence-transformers model name or path; "
+        "'packaged:all-MiniLM-L6-v2' is the offline copy.",
+    )
+    migrate_on_start: bool = Field(default=True, description="Apply pending migrations when the app starts.")
+    templates_dir: Path | None = Field(default=None, description="Override the page templates folder.")
+    debug: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite://") and not value.startswith("sqlite+aiosqlite://"):
+            return "sqlite+aiosqlite://" + value.split("://", 1)[1]
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'diaspora.sqlite3').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+def get_settings() -> Settings:
+    """Settings from the environment; a fresh object each call so tests can vary them."""
+    return Settings()

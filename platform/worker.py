@@ -1,0 +1,46 @@
+"""The background worker: periodic housekeeping now; the outbox consumers join it as they are built."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from diaspora.platform.accounts.services import purge_expired_sessions
+from diaspora.platform.db.engine import build_engine
+from diaspora.platform.settings import Settings
+
+log = logging.getLogger("diaspora.worker")
+
+
+async def run_once(sessions: async_sessionmaker) -> dict[str, int]:  # type: ignore[type-arg]
+    """One pass of every job; returns how much each did."""
+    async with sessions() as session, session.begin():
+        purged = await purge_expired_sessions(session)
+    return {"expired_sessions_purged": purged}
+
+
+async def run_forever(settings: Settings, *, interval_seconds: float = 30.0) -> None:
+    engine = build_engine(settings.effective_database_url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker started")
+    try:
+        while not stop.is_set():
+            try:
+                report = await run_once(sessions)
+                if any(report.values()):
+                    log.info("worker pass: %s", report)
+            except Exception:  # keep the worker alive through a database blip; the next pass retries
+                log.exception("worker pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
+    finally:
+        await engine.dispose()
+        log.info("worker stopped")

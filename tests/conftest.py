@@ -1,0 +1,215 @@
+"""Test fixtures: every API test runs against SQLite and a real PostgreSQL, both migrated with Alembic."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from diaspora.platform.app import create_app
+from diaspora.platform.db import migrate
+from diaspora.platform.db.models import Base
+from diaspora.platform.settings import Settings
+
+PG_ADMIN_URL = os.environ.get(
+    "DIASPORA_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("DIASPORA_REQUIRE_POSTGRES") == "1"
+
+
+async def _pg_admin(statement: str) -> None:
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def _postgres_available() -> str | None:
+    try:
+        asyncio.run(_pg_admin("SELECT 1"))
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A freshly migrated database of each kind; PostgreSQL's is created and dropped by the test session."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        migrate.upgrade(url)
+        yield url
+        return
+    problem = _postgres_available()
+    if problem:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required (DIASPORA_REQUIRE_POSTGRES=1) but unreachable: {problem}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {problem}")
+    name = f"diaspora_test_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _empty_all_tables(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+            if url.startswith("postgresql"):
+                await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+            else:
+                for table in tables:
+                    await conn.execute(text(f'DELETE FROM "{table}"'))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, data_dir=tmp_path, migrate_on_start=False, debug=True)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient[Any]]:
+    app = create_app(settings)
+    with TestClient(app, base_url="http://testserver.local") as test_client:
+        yield test_client
+    asyncio.run(_empty_all_tables(settings.effective_database_url))
+
+
+@pytest.fixture
+def api(client: TestClient[Any]) -> Api:
+    return Api(client)
+
+
+def count_rows(url: str, table: str) -> int:
+    async def run() -> int:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return int((await conn.execute(text(f'SELECT count(*) FROM "{table}"'))).scalar_one())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+class Api:
+    """Small helpers over the JSON API so that tests read as user journeys."""
+
+    def __init__(self, client: TestClient[Any]) -> None:
+        self.client = client
+        self._n = 0
+
+    def register(self, role: str = "member", *, email: str | None = None, **extra: Any) -> dict[str, str]:
+        """Register and log in; returns the Authorization header."""
+        self._n += 1
+        email = email or f"{role}{self._n}-{uuid.uuid4().hex[:6]}@example.org"
+        body = {
+            "email": email,
+            "password": "correct horse battery",
+            "display_name": f"{role} {self._n}",
+            "role": role,
+            **extra,
+        }
+        response = self.client.post("/api/auth/register", json=body)
+        assert response.status_code == 201, response.text
+        return self.login(email)
+
+    def login(self, email: str, password: str = "correct horse battery") -> dict[str, str]:
+        response = self.client.post("/api/auth/login", json={"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['token']}"}
+
+    def admin(self) -> dict[str, str]:
+        """Admins cannot self-register; create one the way the CLI does, through the service."""
+        import msgspec
+        from sqlalchemy.ext.asyncio import async_sessionmaker
+
+        from diaspora.platform.accounts import services
+        from diaspora.platform.accounts.schemas import RegistrationIn
+        from diaspora.platform.db.models import Role
+
+        email = f"admin-{uuid.uuid4().hex[:6]}@example.org"
+        data = msgspec.convert(
+            {"email": email, "password": "correct horse battery", "display_name": "Admin"}, RegistrationIn
+        )
+        url = self.client.app.state["settings"].effective_database_url
+
+        async def run() -> None:
+            engine = create_async_engine(url)
+            try:
+                async with async_sessionmaker(engine)() as session, session.begin():
+                    await services.register(session, data, role=Role.ADMIN)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(run())
+        return self.login(email)
+
+    def organisation(
+        self,
+        *,
+        verified: bool = True,
+        kind: str = "hospital",
+        country: str = "AL",
+        admin: dict[str, str] | None = None,
+    ) -> tuple[dict[str, str], str]:
+        """A staff account with its organisation (verified by an admin unless told otherwise)."""
+        staff = self.register("organisation_staff")
+        response = self.client.post(
+            "/api/organisations",
+            headers=staff,
+            json={"name": f"Hospital {self._n}", "kind": kind, "country": country, "municipality": "Tirana"},
+        )
+        assert response.status_code == 201, response.text
+        organisation_id = response.json()["id"]
+        if verified:
+            response = self.client.post(
+                f"/api/organisations/{organisation_id}/verify", headers=admin or self.admin()
+            )
+            assert response.status_code == 200, response.text
+        return staff, organisation_id
+
+    def profile(self, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
+        body = {
+            "headline": "Interventional cardiologist",
+            "skills": [{"name": "echocardiography"}],
+            "languages": [{"code": "sq", "level": "native"}],
+            "residence_country": "DE",
+            "origin_country": "AL",
+            **fields,
+        }
+        response = self.client.put("/api/profiles/me", headers=headers, json=body)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def post(self, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
+        body = {
+            "kind": "short_term_return",
+            "title": "Cardiologist, two-week training mission",
+            "country": "AL",
+            "required_skills": [{"name": "echocardiography"}],
+            "start_date": "2027-05-03",
+            "end_date": "2027-05-17",
+            "status": "open",
+            **fields,
+        }
+        response = self.client.post("/api/posts", headers=headers, json=body)
+        assert response.status_code == 201, response.text
+        return dict(response.json())

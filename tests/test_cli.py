@@ -1,0 +1,59 @@
+"""The `diaspora` command as a newcomer runs it: migrate, load the demo, create an admin."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import count_rows
+
+
+def _run(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "diaspora.platform.cli", *args],
+        env={**os.environ, "DIASPORA_DATA_DIR": str(data_dir), "DIASPORA_DATABASE_URL": "", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_demo_loads_once_into_the_embedded_database(tmp_path: Path) -> None:
+    first = _run("demo", "--profiles", "40", data_dir=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "loaded" in first.stdout
+    assert "demo-password" in first.stdout
+    url = f"sqlite+aiosqlite:///{(tmp_path / 'diaspora.sqlite3').resolve()}"
+    assert count_rows(url, "profiles") == 40
+    posts = count_rows(url, "posts")
+    assert posts > 20
+    second = _run("demo", "--profiles", "40", data_dir=tmp_path)
+    assert second.returncode == 0
+    assert "already loaded" in second.stdout
+    assert count_rows(url, "profiles") == 40
+    assert count_rows(url, "posts") == posts
+
+
+def test_create_admin_validates_input(tmp_path: Path) -> None:
+    assert _run("db", "upgrade", data_dir=tmp_path).returncode == 0
+    bad = _run(
+        "create-admin", "--email", "not-an-email", data_dir=tmp_path, DIASPORA_ADMIN_PASSWORD="long enough pw"
+    )
+    assert bad.returncode != 0
+    assert "email" in bad.stderr
+    good = _run(
+        "create-admin",
+        "--email",
+        "root@example.org",
+        data_dir=tmp_path,
+        DIASPORA_ADMIN_PASSWORD="long enough pw",
+    )
+    assert good.returncode == 0, good.stderr
+    url = f"sqlite+aiosqlite:///{(tmp_path / 'diaspora.sqlite3').resolve()}"
+    assert count_rows(url, "accounts") == 1

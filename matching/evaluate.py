@@ -1,0 +1,311 @@
+"""Evaluation harness: ranking quality of the matcher against a TF-IDF baseline, in both directions.
+
+    python -m diaspora.matching.evaluate --profiles P.jsonl --posts Q.jsonl --qrels R.tsv \
+        [--model M] [--out metrics.json]
+
+P.jsonl: {"id", "headline", "summary"?, "skills"?: [str], "languages"?: [str]} per line.
+Q.jsonl: {"id", "title", "description"?, "required_skills"?: [str], "languages"?: [str]} per line.
+R.tsv:   post_id <TAB> profile_id <TAB> relevance (integer >= 1); unlisted pairs are irrelevant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from diaspora.matching.documents import PostDocument, ProfileDocument, Skill
+from diaspora.matching.encoder import PACKAGED_MODEL, Encoder
+from diaspora.matching.index import Dtype, PostIndex, ProfileIndex
+from diaspora.matching.metrics import METRICS, evaluate_rankings
+from diaspora.matching.ranker import Ranker
+from diaspora.matching.texts import post_text, profile_text
+
+DEPTH = 100  # recall@100 needs the first hundred of every ranking
+
+
+class EvaluationInputError(ValueError):
+    """A labelled-set file is malformed; the message names the file and line."""
+
+
+class _ProfileRecord(msgspec.Struct, forbid_unknown_fields=False):
+    id: str
+    headline: str
+    summary: str | None = None
+    skills: list[str] | None = None
+    languages: list[str] | None = None
+
+
+class _PostRecord(msgspec.Struct, forbid_unknown_fields=False):
+    id: str
+    title: str
+    description: str | None = None
+    required_skills: list[str] | None = None
+    languages: list[str] | None = None
+
+
+def _read_jsonl(path: Path, record_type: type[Any]) -> list[Any]:
+    decoder = msgspec.json.Decoder(record_type)
+    records, seen = [], set()
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = decoder.decode(line)
+            except msgspec.DecodeError as exc:
+                raise EvaluationInputError(f"{path}:{number}: {exc}") from exc
+            if record.id in seen:
+                raise EvaluationInputError(f"{path}:{number}: duplicate id {record.id!r}")
+            seen.add(record.id)
+            records.append(record)
+    if not records:
+        raise EvaluationInputError(f"{path}: no records")
+    return records
+
+
+def load_profiles(path: Path) -> list[ProfileDocument]:
+    return [
+        ProfileDocument(
+            id=r.id,
+            headline=r.headline,
+            summary=r.summary or "",
+            skills=tuple(Skill(s) for s in r.skills or ()),
+            languages=tuple(code.strip().lower() for code in r.languages or ()),
+        )
+        for r in _read_jsonl(path, _ProfileRecord)
+    ]
+
+
+def load_posts(path: Path) -> list[PostDocument]:
+    return [
+        PostDocument(
+            id=r.id,
+            title=r.title,
+            description=r.description or "",
+            required_skills=tuple(Skill(s) for s in r.required_skills or ()),
+            languages=tuple(code.strip().lower() for code in r.languages or ()),
+        )
+        for r in _read_jsonl(path, _PostRecord)
+    ]
+
+
+def load_qrels(path: Path, post_ids: set[str], profile_ids: set[str]) -> dict[str, dict[str, int]]:
+    """post id -> {profile id -> relevance}. Unknown ids and bad grades are errors, not silently dropped."""
+    qrels: dict[str, dict[str, int]] = defaultdict(dict)
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 3:
+                raise EvaluationInputError(
+                    f"{path}:{number}: expected 3 tab-separated fields, got {len(fields)}"
+                )
+            post_id, profile_id, grade_text = (f.strip() for f in fields)
+            try:
+                grade = int(grade_text)
+            except ValueError:
+                raise EvaluationInputError(
+                    f"{path}:{number}: relevance {grade_text!r} is not an integer"
+                ) from None
+            if grade < 1:
+                raise EvaluationInputError(
+                    f"{path}:{number}: relevance must be >= 1 (unlisted pairs are irrelevant)"
+                )
+            if post_id not in post_ids:
+                raise EvaluationInputError(f"{path}:{number}: unknown post id {post_id!r}")
+            if profile_id not in profile_ids:
+                raise EvaluationInputError(f"{path}:{number}: unknown profile id {profile_id!r}")
+            qrels[post_id][profile_id] = grade
+    if not qrels:
+        raise EvaluationInputError(f"{path}: no judgements")
+    return dict(qrels)
+
+
+def invert(qrels: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
+    inverted: dict[str, dict[str, int]] = defaultdict(dict)
+    for post_id, judged in qrels.items():
+        for profile_id, grade in judged.items():
+            inverted[profile_id][post_id] = grade
+    return dict(inverted)
+
+
+@dataclass
+class LabelledSet:
+    profiles: list[ProfileDocument]
+    posts: list[PostDocument]
+    qrels: dict[str, dict[str, int]]
+
+    @classmethod
+    def load(cls, profiles: Path, posts: Path, qrels: Path) -> LabelledSet:
+        profile_docs, post_docs = load_profiles(profiles), load_posts(posts)
+        judged = load_qrels(qrels, {p.id for p in post_docs}, {p.id for p in profile_docs})
+        return cls(profile_docs, post_docs, judged)
+
+
+Rankings = dict[str, list[str]]
+
+
+def rank_with_matcher(
+    data: LabelledSet, encoder: Encoder, *, dtype: Dtype = "float16", progress: bool = False
+) -> tuple[Rankings, Rankings]:
+    """Both directions' rankings (top DEPTH ids) by the product's matcher, filters off, full scoring."""
+    profile_vectors = encoder.encode([profile_text(p) for p in data.profiles], show_progress=progress)
+    post_vectors = encoder.encode([post_text(p) for p in data.posts], show_progress=progress)
+    profile_index, post_index = (
+        ProfileIndex(encoder.dimension, dtype=dtype),
+        PostIndex(encoder.dimension, dtype=dtype),
+    )
+    for profile, vector in zip(data.profiles, profile_vectors, strict=True):
+        profile_index.upsert(profile, vector)
+    for post, vector in zip(data.posts, post_vectors, strict=True):
+        post_index.upsert(post, vector)
+    profiles_by_id = {p.id: p for p in data.profiles}
+    posts_by_id = {p.id: p for p in data.posts}
+    ranker = Ranker(encoder, rerank_depth=max(DEPTH, 200))
+    inverted = invert(data.qrels)
+
+    posts_to_profiles: Rankings = {}
+    for post, vector in zip(data.posts, post_vectors, strict=True):
+        if post.id in data.qrels:
+            matches = ranker.rank_profiles_for_post(
+                post,
+                vector,
+                profile_index,
+                lambda ids: {i: profiles_by_id[i] for i in ids},
+                k=DEPTH,
+                apply_filters=False,
+                require_languages=False,
+            )
+            posts_to_profiles[post.id] = [m.id for m in matches]
+    profiles_to_posts: Rankings = {}
+    for profile, vector in zip(data.profiles, profile_vectors, strict=True):
+        if profile.id in inverted:
+            matches = ranker.recommend_posts_for_profile(
+                profile,
+                vector,
+                post_index,
+                lambda ids: {i: posts_by_id[i] for i in ids},
+                k=DEPTH,
+                apply_filters=False,
+                require_languages=False,
+            )
+            profiles_to_posts[profile.id] = [m.id for m in matches]
+    return posts_to_profiles, profiles_to_posts
+
+
+def rank_with_tfidf(data: LabelledSet) -> tuple[Rankings, Rankings]:
+    """The lexical baseline: TF-IDF vectors of the same canonical texts, ranked by cosine similarity."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    profile_texts = [profile_text(p) for p in data.profiles]
+    post_texts = [post_text(p) for p in data.posts]
+    vectorizer = TfidfVectorizer(sublinear_tf=True, strip_accents="unicode")
+    vectorizer.fit(profile_texts + post_texts)
+    similarity = (vectorizer.transform(post_texts) @ vectorizer.transform(profile_texts).T).toarray()
+    profile_ids = [p.id for p in data.profiles]
+    post_ids = [p.id for p in data.posts]
+    inverted = invert(data.qrels)
+
+    def top(scores: np.ndarray, ids: Sequence[str]) -> list[str]:
+        order = np.lexsort((np.arange(len(ids)), -scores))[:DEPTH]
+        return [ids[i] for i in order]
+
+    posts_to_profiles = {
+        pid: top(similarity[i], profile_ids) for i, pid in enumerate(post_ids) if pid in data.qrels
+    }
+    profiles_to_posts = {
+        pid: top(similarity[:, j], post_ids) for j, pid in enumerate(profile_ids) if pid in inverted
+    }
+    return posts_to_profiles, profiles_to_posts
+
+
+def _timed(run: Callable[[], tuple[Rankings, Rankings]], data: LabelledSet) -> dict[str, Any]:
+    started = time.perf_counter()
+    posts_to_profiles, profiles_to_posts = run()
+    return {
+        "posts_to_profiles": evaluate_rankings(posts_to_profiles, data.qrels),
+        "profiles_to_posts": evaluate_rankings(profiles_to_posts, invert(data.qrels)),
+        "wall_time_s": round(time.perf_counter() - started, 3),
+    }
+
+
+def evaluate(
+    data: LabelledSet, *, model: str = PACKAGED_MODEL, dtype: Dtype = "float16", progress: bool = False
+) -> dict[str, Any]:
+    """Metrics of the matcher and of the TF-IDF baseline on one labelled set, computed in the same run."""
+    encoder = Encoder(model)
+    started = time.perf_counter()
+    dimension = encoder.dimension  # load the model outside the timed runs: it is paid once per process
+    load_time = round(time.perf_counter() - started, 3)
+    return {
+        "model": model,
+        "dtype": dtype,
+        "dimension": dimension,
+        "model_load_s": load_time,
+        "profiles": len(data.profiles),
+        "posts": len(data.posts),
+        "judgements": sum(len(v) for v in data.qrels.values()),
+        "matcher": _timed(lambda: rank_with_matcher(data, encoder, dtype=dtype, progress=progress), data),
+        "tfidf": _timed(lambda: rank_with_tfidf(data), data),
+    }
+
+
+def format_table(report: Mapping[str, Any]) -> str:
+    lines = [
+        f"model {report['model']} ({report['dtype']}); {report['profiles']} profiles, "
+        f"{report['posts']} posts, "
+        f"{report['judgements']} judgements",
+        f"{'system':<8} {'direction':<18} "
+        + " ".join(f"{m:>10}" for m in METRICS)
+        + f" {'queries':>8} {'time s':>8}",
+    ]
+    for system in ("matcher", "tfidf"):
+        for direction in ("posts_to_profiles", "profiles_to_posts"):
+            row = report[system][direction]
+            lines.append(
+                f"{system:<8} {direction:<18} "
+                + " ".join(f"{row[m]:>10.4f}" for m in METRICS)
+                + f" {int(row['queries']):>8} {report[system]['wall_time_s']:>8.2f}"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m diaspora.matching.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--profiles", type=Path, required=True)
+    parser.add_argument("--posts", type=Path, required=True)
+    parser.add_argument("--qrels", type=Path, required=True)
+    parser.add_argument("--model", default=PACKAGED_MODEL, help="sentence-transformers model name or path")
+    parser.add_argument("--dtype", choices=("float16", "float32"), default="float16", help="index storage")
+    parser.add_argument("--out", type=Path, help="also write the metrics as JSON here")
+    args = parser.parse_args(argv)
+    try:
+        data = LabelledSet.load(args.profiles, args.posts, args.qrels)
+    except (OSError, EvaluationInputError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = evaluate(data, model=args.model, dtype=args.dtype, progress=sys.stderr.isatty())
+    print(format_table(report))
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

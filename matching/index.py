@@ -1,0 +1,283 @@
+"""In-memory vector indexes: one contiguous matrix of unit vectors plus filter columns as numpy arrays.
+
+Ranking is one matrix-vector product, hard filters applied as a boolean mask before top-k. Rows are stored as
+float16 by default (half the memory of float32; torch's half-precision matrix-vector kernel reads them at
+memory speed), and can be float32. Rows are updated in place, removed by flag and appended with amortised
+growth, so keeping the index current costs work proportional to what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from diaspora.matching.documents import PostDocument, ProfileDocument
+
+Dtype = Literal["float16", "float32"]
+_NO_DATE = np.iinfo(np.int32).min
+
+
+def _ordinal(day: date | None) -> int:
+    return day.toordinal() if day is not None else _NO_DATE
+
+
+class VectorIndex:
+    """Vectors and string ids of one kind of entity, with a language column per language seen."""
+
+    def __init__(self, dimension: int, *, dtype: Dtype = "float16", capacity: int = 1024) -> None:
+        self.dimension = dimension
+        self.dtype = dtype
+        self._np_dtype = np.float16 if dtype == "float16" else np.float32
+        self._vectors = np.zeros((capacity, dimension), dtype=self._np_dtype)
+        self._alive = np.zeros(capacity, dtype=bool)
+        self._languages = np.zeros((capacity, 0), dtype=bool)
+        self._language_columns: dict[str, int] = {}
+        self._ids: list[str | None] = []
+        self._rows: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, entity_id: object) -> bool:
+        return entity_id in self._rows
+
+    @property
+    def size(self) -> int:
+        """Rows in use, including removed ones not yet reused."""
+        return len(self._ids)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._vectors[: self.size].nbytes)
+
+    def id_at(self, row: int) -> str:
+        entity_id = self._ids[row]
+        assert entity_id is not None
+        return entity_id
+
+    def row_of(self, entity_id: str) -> int | None:
+        return self._rows.get(entity_id)
+
+    def _grow(self, needed: int) -> None:
+        capacity = len(self._alive)
+        if needed <= capacity:
+            return
+        new_capacity = max(needed, capacity * 2)
+        for name in ("_vectors", "_alive", "_languages"):
+            old = getattr(self, name)
+            new = np.zeros((new_capacity, *old.shape[1:]), dtype=old.dtype)
+            new[:capacity] = old
+            setattr(self, name, new)
+        self._grow_extra(capacity, new_capacity)
+
+    def _grow_extra(self, old_capacity: int, new_capacity: int) -> None:
+        """Subclasses grow their own per-row columns here."""
+
+    def _language_column(self, code: str) -> int:
+        column = self._language_columns.get(code)
+        if column is None:
+            column = len(self._language_columns)
+            self._language_columns[code] = column
+            extra = np.zeros((len(self._alive), 1), dtype=bool)
+            self._languages = np.concatenate([self._languages, extra], axis=1)
+        return column
+
+    def _put(self, entity_id: str, vector: npt.NDArray[np.float32], languages: Iterable[str]) -> int:
+        if vector.shape != (self.dimension,):
+            raise ValueError(
+                f"vector of shape {vector.shape} given; this index holds {self.dimension} dimensions"
+            )
+        row = self._rows.get(entity_id)
+        if row is None:
+            row = len(self._ids)
+            self._grow(row + 1)
+            self._ids.append(entity_id)
+            self._rows[entity_id] = row
+        self._vectors[row] = vector
+        self._alive[row] = True
+        self._languages[row] = False
+        for code in languages:
+            column = self._language_column(code)  # may widen the array: look it up before indexing
+            self._languages[row, column] = True
+        return row
+
+    def remove(self, entity_id: str) -> bool:
+        """Forget an entity; returns whether it was there."""
+        row = self._rows.pop(entity_id, None)
+        if row is None:
+            return False
+        self._alive[row] = False
+        self._ids[row] = None
+        self._vectors[row] = 0
+        self._on_remove(row)
+        return True
+
+    def _on_remove(self, row: int) -> None:
+        """Subclasses clear their per-row columns here."""
+
+    def base_mask(self) -> npt.NDArray[np.bool_]:
+        return self._alive[: self.size].copy()
+
+    def languages_mask(self, required: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """Rows that have every one of `required` languages."""
+        mask = np.ones(self.size, dtype=bool)
+        for code in required:
+            column = self._language_columns.get(code)
+            if column is None:
+                return np.zeros(self.size, dtype=bool)
+            mask &= self._languages[: self.size, column]
+        return mask
+
+    def similarities(self, query: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Cosine similarity of `query` (unit length) with every row."""
+        matrix = torch.from_numpy(self._vectors[: self.size])
+        vector = torch.from_numpy(np.ascontiguousarray(query, dtype=self._np_dtype))
+        with torch.inference_mode():
+            return torch.mv(matrix, vector).float().numpy()
+
+    def top_k(
+        self, query: npt.NDArray[np.float32], k: int, mask: npt.NDArray[np.bool_] | None = None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Rows of the `k` most similar entities allowed by `mask`, best first, with their similarities."""
+        if self.size == 0 or k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores = self.similarities(query)
+        allowed = self._alive[: self.size] if mask is None else mask & self._alive[: self.size]
+        candidates = int(allowed.sum())
+        if candidates == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores[~allowed] = -np.inf
+        k = min(k, candidates)
+        top = torch.topk(torch.from_numpy(scores), k)
+        return top.indices.numpy().astype(np.int64), top.values.numpy()
+
+
+class ProfileIndex(VectorIndex):
+    """Profiles, with what the hard filters need: consent to matching, languages, availability windows."""
+
+    def __init__(self, dimension: int, *, dtype: Dtype = "float16", capacity: int = 1024) -> None:
+        super().__init__(dimension, dtype=dtype, capacity=capacity)
+        self._open = np.zeros(capacity, dtype=bool)
+        self._has_windows = np.zeros(capacity, dtype=bool)
+        self._win_row = np.zeros(0, dtype=np.int64)
+        self._win_start = np.zeros(0, dtype=np.int32)
+        self._win_end = np.zeros(0, dtype=np.int32)
+        self._win_modes = np.zeros(0, dtype=np.uint8)
+        self._win_alive = np.zeros(0, dtype=bool)
+        self._row_windows: dict[int, list[int]] = {}
+        self._pending: list[tuple[int, int, int, int]] = []
+
+    def _grow_extra(self, old_capacity: int, new_capacity: int) -> None:
+        for name in ("_open", "_has_windows"):
+            old = getattr(self, name)
+            new = np.zeros(new_capacity, dtype=bool)
+            new[:old_capacity] = old
+            setattr(self, name, new)
+
+    def upsert(self, profile: ProfileDocument, vector: npt.NDArray[np.float32]) -> None:
+        """Add or replace a profile's vector and filter attributes."""
+        row = self._put(profile.id, vector, profile.languages)
+        self._open[row] = profile.open_to_matching
+        self._clear_windows(row)
+        self._has_windows[row] = bool(profile.availability)
+        first = len(self._win_row) + len(self._pending)
+        self._row_windows[row] = list(range(first, first + len(profile.availability)))
+        self._pending.extend(
+            (row, w.start.toordinal(), w.end.toordinal(), w.mode_bits) for w in profile.availability
+        )
+
+    def _clear_windows(self, row: int) -> None:
+        self._flush_windows()
+        for index in self._row_windows.pop(row, []):
+            self._win_alive[index] = False
+
+    def _on_remove(self, row: int) -> None:
+        self._open[row] = False
+        self._has_windows[row] = False
+        self._clear_windows(row)
+
+    def _flush_windows(self) -> None:
+        if not self._pending:
+            return
+        rows, starts, ends, modes = zip(*self._pending, strict=True)
+        self._win_row = np.concatenate([self._win_row, np.asarray(rows, dtype=np.int64)])
+        self._win_start = np.concatenate([self._win_start, np.asarray(starts, dtype=np.int32)])
+        self._win_end = np.concatenate([self._win_end, np.asarray(ends, dtype=np.int32)])
+        self._win_modes = np.concatenate([self._win_modes, np.asarray(modes, dtype=np.uint8)])
+        self._win_alive = np.concatenate([self._win_alive, np.ones(len(rows), dtype=bool)])
+        self._pending.clear()
+
+    def filter_mask(self, post: PostDocument, *, require_languages: bool = True) -> npt.NDArray[np.bool_]:
+        """Rows a post may be matched with: open to matching, speaking its languages, available for it.
+
+        A dated post needs an availability window overlapping its dates in a mode the post accepts; an
+        undated one needs a window in an accepted mode, or no windows at all (availability not stated).
+        """
+        self._flush_windows()
+        mask = self.base_mask() & self._open[: self.size]
+        if require_languages and post.languages:
+            mask &= self.languages_mask(post.languages)
+        accepted = np.uint8(post.accepted_modes)
+        usable = self._win_alive & ((self._win_modes & accepted) != 0)
+        available = np.zeros(self.size, dtype=bool)
+        if post.start is not None and post.end is not None:
+            usable &= (self._win_start <= post.end.toordinal()) & (self._win_end >= post.start.toordinal())
+        else:
+            available |= ~self._has_windows[: self.size]
+        available[self._win_row[usable]] = True
+        return mask & available
+
+
+class PostIndex(VectorIndex):
+    """Posts, with what recommending them to a member needs: live flag, dates, accepted modes, languages."""
+
+    def __init__(self, dimension: int, *, dtype: Dtype = "float16", capacity: int = 256) -> None:
+        super().__init__(dimension, dtype=dtype, capacity=capacity)
+        self._live = np.zeros(capacity, dtype=bool)
+        self._start = np.full(capacity, _NO_DATE, dtype=np.int32)
+        self._end = np.full(capacity, _NO_DATE, dtype=np.int32)
+        self._modes = np.zeros(capacity, dtype=np.uint8)
+
+    def _grow_extra(self, old_capacity: int, new_capacity: int) -> None:
+        for name, fill in (("_live", False), ("_start", _NO_DATE), ("_end", _NO_DATE), ("_modes", 0)):
+            old = getattr(self, name)
+            new = np.full(new_capacity, fill, dtype=old.dtype)
+            new[:old_capacity] = old
+            setattr(self, name, new)
+
+    def upsert(self, post: PostDocument, vector: npt.NDArray[np.float32]) -> None:
+        row = self._put(post.id, vector, post.languages)
+        self._live[row] = post.live
+        self._start[row] = _ordinal(post.start)
+        self._end[row] = _ordinal(post.end)
+        self._modes[row] = post.accepted_modes
+
+    def _on_remove(self, row: int) -> None:
+        self._live[row] = False
+
+    def filter_mask(
+        self, profile: ProfileDocument, *, require_languages: bool = True
+    ) -> npt.NDArray[np.bool_]:
+        """Live posts whose languages the member speaks and whose dates and mode fit the member's windows."""
+        n = self.size
+        mask = self.base_mask() & self._live[:n]
+        if require_languages:
+            spoken = set(profile.languages)
+            for code, column in self._language_columns.items():
+                if code not in spoken:
+                    mask &= ~self._languages[:n, column]
+        if not profile.availability:
+            return mask
+        start, end, modes = self._start[:n], self._end[:n], self._modes[:n]
+        dated = start != _NO_DATE
+        fits = np.zeros(n, dtype=bool)
+        for window in profile.availability:
+            mode_ok = (modes & np.uint8(window.mode_bits)) != 0
+            overlap = (start <= window.end.toordinal()) & (end >= window.start.toordinal())
+            fits |= mode_ok & (overlap | ~dated)
+        return mask & fits

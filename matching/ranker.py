@@ -1,0 +1,97 @@
+"""Ranking in both directions: profiles for a post, and posts for a profile.
+
+Two stages: the index finds the `rerank_depth` semantically closest candidates that pass the hard filters
+(one matrix-vector product and a top-k); those are then scored in full (skills, availability, languages)
+and the best `k` returned with explanations. The stages are separate methods so that a caller can fetch
+the candidates' documents from wherever they live (a database, a file) in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from diaspora.matching.documents import PostDocument, ProfileDocument
+from diaspora.matching.encoder import Encoder
+from diaspora.matching.index import PostIndex, ProfileIndex, VectorIndex
+from diaspora.matching.scoring import Match, ScoringWeights, score_pair
+
+Candidates = list[tuple[str, float]]
+
+
+@dataclass
+class Ranker:
+    encoder: Encoder
+    weights: ScoringWeights = field(default_factory=ScoringWeights)
+    rerank_depth: int = 200
+
+    def candidates(
+        self, index: VectorIndex, vector: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_] | None, k: int
+    ) -> Candidates:
+        """Stage one: ids and semantic similarities of the closest allowed entities."""
+        rows, similarities = index.top_k(vector, max(k, self.rerank_depth), mask)
+        return [(index.id_at(int(r)), float(s)) for r, s in zip(rows, similarities, strict=True)]
+
+    def score_profiles(
+        self, post: PostDocument, candidates: Candidates, profiles: Mapping[str, ProfileDocument], k: int
+    ) -> list[Match]:
+        """Stage two for a post: full scores of the candidates (ids absent from `profiles` are skipped)."""
+        matches = [
+            score_pair(profiles[i], post, s, self.encoder.encode_cached, self.weights)
+            for i, s in candidates
+            if i in profiles
+        ]
+        return _best(matches, k)
+
+    def score_posts(
+        self, profile: ProfileDocument, candidates: Candidates, posts: Mapping[str, PostDocument], k: int
+    ) -> list[Match]:
+        """Stage two for a profile: full scores of candidate posts; each match's id is the post's."""
+        matches = []
+        for post_id, similarity in candidates:
+            if post_id in posts:
+                match = score_pair(
+                    profile, posts[post_id], similarity, self.encoder.encode_cached, self.weights
+                )
+                match.id = post_id
+                matches.append(match)
+        return _best(matches, k)
+
+    def rank_profiles_for_post(
+        self,
+        post: PostDocument,
+        post_vector: npt.NDArray[np.float32],
+        profiles: ProfileIndex,
+        lookup: Callable[[Iterable[str]], Mapping[str, ProfileDocument]],
+        *,
+        k: int = 20,
+        require_languages: bool = True,
+        apply_filters: bool = True,
+    ) -> list[Match]:
+        """The best `k` profiles for `post`, each with its score and explanation."""
+        mask = profiles.filter_mask(post, require_languages=require_languages) if apply_filters else None
+        candidates = self.candidates(profiles, post_vector, mask, k)
+        return self.score_profiles(post, candidates, lookup(i for i, _ in candidates), k)
+
+    def recommend_posts_for_profile(
+        self,
+        profile: ProfileDocument,
+        profile_vector: npt.NDArray[np.float32],
+        posts: PostIndex,
+        lookup: Callable[[Iterable[str]], Mapping[str, PostDocument]],
+        *,
+        k: int = 20,
+        require_languages: bool = True,
+        apply_filters: bool = True,
+    ) -> list[Match]:
+        """The best `k` posts for `profile`, each with its score and explanation."""
+        mask = posts.filter_mask(profile, require_languages=require_languages) if apply_filters else None
+        candidates = self.candidates(posts, profile_vector, mask, k)
+        return self.score_posts(profile, candidates, lookup(i for i, _ in candidates), k)
+
+
+def _best(matches: Sequence[Match], k: int) -> list[Match]:
+    return sorted(matches, key=lambda m: (-m.score, m.id))[:k]

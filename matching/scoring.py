@@ -1,0 +1,160 @@
+"""Scoring and explanations: semantic similarity combined with skill coverage, availability and languages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+
+from diaspora.matching.documents import PostDocument, ProfileDocument, Skill
+
+EncodeTexts = Callable[[Sequence[str]], npt.NDArray[np.float32]]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringWeights:
+    """Relative weights of the score components; a component that does not apply is left out and the
+    others are renormalised (a post without required skills is scored on the rest)."""
+
+    semantic: float = 0.55
+    skills: float = 0.30
+    availability: float = 0.10
+    languages: float = 0.05
+    skill_threshold: float = (
+        0.62  # below this cosine similarity a profile skill does not cover a required one
+    )
+
+    def __post_init__(self) -> None:
+        weights = (self.semantic, self.skills, self.availability, self.languages)
+        if any(w < 0 for w in weights) or sum(weights) <= 0:
+            raise ValueError("weights must be non-negative and not all zero")
+        if not -1.0 <= self.skill_threshold <= 1.0:
+            raise ValueError("skill_threshold is a cosine similarity, between -1 and 1")
+
+
+@dataclass(frozen=True, slots=True)
+class SkillMatch:
+    required: str
+    matched_by: str
+    similarity: float
+    via: str  # "taxonomy", "exact" or "embedding"
+
+
+@dataclass(slots=True)
+class Explanation:
+    """Why a profile and a post match, in terms a person can check."""
+
+    semantic_similarity: float
+    skill_coverage: float | None = None
+    covered_skills: list[SkillMatch] = field(default_factory=list)
+    missing_skills: list[str] = field(default_factory=list)
+    availability_overlap_days: int | None = None
+    languages_matched: list[str] = field(default_factory=list)
+    languages_missing: list[str] = field(default_factory=list)
+    components: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Match:
+    id: str
+    score: float
+    explanation: Explanation
+
+
+def _normalise(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def match_skills(
+    required: Sequence[Skill],
+    offered: Sequence[Skill],
+    encode: EncodeTexts,
+    threshold: float,
+) -> tuple[list[SkillMatch], list[str], float]:
+    """Cover each required skill with the best offered one: same taxonomy id, same words, or embedding
+    similarity at or above `threshold`. Returns the covered skills, the missing ones and the coverage in
+    [0, 1], where an embedding match counts by its similarity and an exact or taxonomy match counts fully."""
+    if not required:
+        return [], [], 1.0
+    if not offered:
+        return [], [s.name for s in required], 0.0
+    similarity = encode([s.name for s in required]) @ encode([s.name for s in offered]).T
+    covered: list[SkillMatch] = []
+    missing: list[str] = []
+    credit = 0.0
+    for i, need in enumerate(required):
+        exact = next((o for o in offered if need.taxonomy_id and o.taxonomy_id == need.taxonomy_id), None)
+        via = "taxonomy"
+        if exact is None:
+            exact = next((o for o in offered if _normalise(o.name) == _normalise(need.name)), None)
+            via = "exact"
+        if exact is not None:
+            covered.append(SkillMatch(need.name, exact.name, 1.0, via))
+            credit += 1.0
+            continue
+        best = int(np.argmax(similarity[i]))
+        score = float(similarity[i, best])
+        if score >= threshold:
+            covered.append(SkillMatch(need.name, offered[best].name, round(score, 3), "embedding"))
+            credit += score
+        else:
+            missing.append(need.name)
+    return covered, missing, credit / len(required)
+
+
+def availability_overlap_days(profile: ProfileDocument, post: PostDocument) -> int | None:
+    """Days of the post's period the member is available in a mode the post accepts (None: undated post)."""
+    if post.start is None or post.end is None:
+        return None
+    accepted = post.accepted_modes
+    days: set[int] = set()
+    for window in profile.availability:
+        if window.mode_bits & accepted == 0:
+            continue
+        first = max(window.start, post.start).toordinal()
+        last = min(window.end, post.end).toordinal()
+        days.update(range(first, last + 1))
+    return len(days)
+
+
+def _post_days(start: date, end: date) -> int:
+    return (end - start).days + 1
+
+
+def score_pair(
+    profile: ProfileDocument,
+    post: PostDocument,
+    semantic: float,
+    encode: EncodeTexts,
+    weights: ScoringWeights,
+) -> Match:
+    """The combined score and explanation of one profile for one post (the id is the profile's)."""
+    explanation = Explanation(semantic_similarity=round(semantic, 4))
+    parts: dict[str, tuple[float, float]] = {"semantic": (weights.semantic, max(semantic, 0.0))}
+
+    if post.required_skills:
+        covered, missing, coverage = match_skills(
+            post.required_skills, profile.skills, encode, weights.skill_threshold
+        )
+        explanation.covered_skills, explanation.missing_skills = covered, missing
+        explanation.skill_coverage = round(coverage, 4)
+        parts["skills"] = (weights.skills, coverage)
+
+    overlap = availability_overlap_days(profile, post)
+    if overlap is not None and post.start is not None and post.end is not None:
+        explanation.availability_overlap_days = overlap
+        parts["availability"] = (weights.availability, min(1.0, overlap / _post_days(post.start, post.end)))
+
+    if post.languages:
+        spoken = set(profile.languages)
+        explanation.languages_matched = [code for code in post.languages if code in spoken]
+        explanation.languages_missing = [code for code in post.languages if code not in spoken]
+        parts["languages"] = (weights.languages, len(explanation.languages_matched) / len(post.languages))
+
+    total_weight = sum(w for w, _ in parts.values())
+    score = sum(w * value for w, value in parts.values()) / total_weight if total_weight else semantic
+    explanation.components = {name: round(value, 4) for name, (_, value) in parts.items()}
+    return Match(id=profile.id, score=round(float(score), 6), explanation=explanation)

@@ -17,6 +17,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/diaspora demo
+	$(VENV)/bin/diaspora embeddings sync
 	$(VENV)/bin/diaspora serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
 test: $(STAMP)

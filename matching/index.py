@@ -63,6 +63,14 @@ class VectorIndex:
     def row_of(self, entity_id: str) -> int | None:
         return self._rows.get(entity_id)
 
+    def vector_of(self, entity_id: str) -> npt.NDArray[np.float32] | None:
+        """The stored vector of an entity (as float32), or None if it is not indexed."""
+        row = self._rows.get(entity_id)
+        return None if row is None else self._vectors[row].astype(np.float32)
+
+    def ids(self) -> list[str]:
+        return list(self._rows)
+
     def _grow(self, needed: int) -> None:
         capacity = len(self._alive)
         if needed <= capacity:
@@ -119,6 +127,9 @@ class VectorIndex:
 
     def _on_remove(self, row: int) -> None:
         """Subclasses clear their per-row columns here."""
+
+    def flush(self) -> None:
+        """Finish a bulk load (a no-op unless a subclass defers work)."""
 
     def base_mask(self) -> npt.NDArray[np.bool_]:
         return self._alive[: self.size].copy()
@@ -192,14 +203,20 @@ class ProfileIndex(VectorIndex):
         )
 
     def _clear_windows(self, row: int) -> None:
-        self._flush_windows()
-        for index in self._row_windows.pop(row, []):
-            self._win_alive[index] = False
+        indices = self._row_windows.pop(row, None)
+        if indices:  # flush only when needed: flushing on every upsert would make bulk loads quadratic
+            self._flush_windows()
+            self._win_alive[indices] = False
 
     def _on_remove(self, row: int) -> None:
         self._open[row] = False
         self._has_windows[row] = False
         self._clear_windows(row)
+
+    def flush(self) -> None:
+        """Fold pending availability windows into the filter arrays (done lazily by the first filter
+        otherwise; call it after a bulk load so that no query pays for it)."""
+        self._flush_windows()
 
     def _flush_windows(self) -> None:
         if not self._pending:

@@ -17,13 +17,15 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from diaspora.platform.accounts.controllers import AuthController, MeController
 from diaspora.platform.core.auth import TokenAuthenticationMiddleware
 from diaspora.platform.core.errors import DomainError, domain_error_handler, http_error_handler
 from diaspora.platform.db import migrate
 from diaspora.platform.db.engine import build_engine
+from diaspora.platform.matches.controllers import MatchController
+from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.organisations.controllers import OrganisationController
 from diaspora.platform.posts.controllers import PostController
 from diaspora.platform.profiles.controllers import ProfileController
@@ -44,8 +46,9 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
     url = settings.effective_database_url
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = build_engine(url, echo=settings.database_echo)
     alchemy = SQLAlchemyAsyncConfig(
-        engine_instance=build_engine(url, echo=settings.database_echo),
+        engine_instance=engine,
         before_send_handler="autocommit_include_redirects",
         session_config=AsyncSessionConfig(expire_on_commit=False),
     )
@@ -54,8 +57,13 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
         if settings.migrate_on_start:
             migrate.upgrade(url)
 
+    matching = MatchingEngine(settings, async_sessionmaker(engine, expire_on_commit=False))
+
     def provide_settings() -> Settings:
         return settings
+
+    def provide_matching() -> MatchingEngine:
+        return matching
 
     exception_handlers: Any = {DomainError: domain_error_handler, HTTPException: http_error_handler}
     return Litestar(
@@ -66,11 +74,15 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             ProfileController,
             OrganisationController,
             PostController,
+            MatchController,
             PageController,
         ],
         on_startup=[migrate_schema],
         plugins=[SQLAlchemyPlugin(config=alchemy)],
-        dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
+        dependencies={
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "matching": Provide(provide_matching, sync_to_thread=False),
+        },
         middleware=[DefineMiddleware(TokenAuthenticationMiddleware, alchemy=alchemy, exclude=["^/schema"])],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
@@ -89,6 +101,6 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
         ),
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_request_body_bytes,
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "matching": matching}),
         debug=settings.debug,
     )

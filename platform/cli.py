@@ -114,6 +114,40 @@ def demo(profiles: int, seed: int) -> None:
     )
 
 
+@main.group()
+def embeddings() -> None:
+    """The embedding store (derived data, rebuilt from the database)."""
+
+
+@embeddings.command("sync")
+def embeddings_sync() -> None:
+    """Encode every profile and post whose text changed (or that the configured model has not seen)."""
+    from sqlalchemy import func, select
+    from tqdm import tqdm
+
+    from diaspora.platform.db.models import Post, Profile
+    from diaspora.platform.matches.engine import MatchingEngine
+
+    settings = get_settings()
+
+    async def run() -> None:
+        engine = build_engine(settings.effective_database_url)
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        try:
+            total = 0
+            async with sessions() as session:
+                for model in (Profile, Post):
+                    total += int(await session.scalar(select(func.count()).select_from(model)) or 0)
+            matching = MatchingEngine(settings, sessions)
+            with tqdm(total=total, unit="rows", desc=f"embeddings ({matching.model_id})") as bar:
+                report = await matching.refresh(progress=bar.update)
+            click.echo(f"encoded {report.encoded}, reused {report.reused}, model {matching.model_id}")
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
 @main.command("create-admin")
 @click.option("--email", required=True)
 @click.option("--name", default="Administrator", show_default=True)

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
         description="A sentence-transformers model name or path; "
         "'packaged:all-MiniLM-L6-v2' is the offline copy.",
     )
+    match_index_dtype: Literal["float16", "float32"] = Field(
+        default="float16", description="Storage of the in-memory embedding matrix."
+    )
+    match_rerank_depth: int = Field(default=200, ge=10, le=5000, description="Candidates scored in full.")
+    match_weight_semantic: float = Field(default=0.55, ge=0)
+    match_weight_skills: float = Field(default=0.30, ge=0)
+    match_weight_availability: float = Field(default=0.10, ge=0)
+    match_weight_languages: float = Field(default=0.05, ge=0)
+    match_skill_threshold: float = Field(default=0.62, ge=-1, le=1)
     migrate_on_start: bool = Field(default=True, description="Apply pending migrations when the app starts.")
     templates_dir: Path | None = Field(default=None, description="Override the page templates folder.")
     debug: bool = False

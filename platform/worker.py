@@ -7,25 +7,29 @@ import contextlib
 import logging
 import signal
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from diaspora.platform.accounts.services import purge_expired_sessions
 from diaspora.platform.db.engine import build_engine
+from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.settings import Settings
 
 log = logging.getLogger("diaspora.worker")
 
 
-async def run_once(sessions: async_sessionmaker) -> dict[str, int]:  # type: ignore[type-arg]
+async def run_once(sessions: async_sessionmaker[AsyncSession], matching: MatchingEngine) -> dict[str, int]:
     """One pass of every job; returns how much each did."""
     async with sessions() as session, session.begin():
         purged = await purge_expired_sessions(session)
-    return {"expired_sessions_purged": purged}
+    # Keeping the embedding store current here means API requests rarely have to encode anything.
+    report = await matching.refresh()
+    return {"expired_sessions_purged": purged, "embeddings_encoded": report.encoded}
 
 
 async def run_forever(settings: Settings, *, interval_seconds: float = 30.0) -> None:
     engine = build_engine(settings.effective_database_url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
+    matching = MatchingEngine(settings, sessions)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -34,7 +38,7 @@ async def run_forever(settings: Settings, *, interval_seconds: float = 30.0) -> 
     try:
         while not stop.is_set():
             try:
-                report = await run_once(sessions)
+                report = await run_once(sessions, matching)
                 if any(report.values()):
                     log.info("worker pass: %s", report)
             except Exception:  # keep the worker alive through a database blip; the next pass retries

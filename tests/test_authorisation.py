@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
+from diaspora.platform.profiles.schemas import VISIBLE_FIELDS
 from tests.conftest import Api
 
-EVERYTHING = [
-    "name",
-    "headline",
-    "summary",
-    "residence_country",
-    "origin",
-    "languages",
-    "years_experience",
-    "sectors",
-    "skills",
-    "credentials",
-    "availability",
-]
+EVERYTHING = list(VISIBLE_FIELDS)
 
 
 def test_organisation_sees_only_consented_fields(api: Api) -> None:

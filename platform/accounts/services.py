@@ -21,7 +21,15 @@ from diaspora.platform.core.security import (
     token_digest,
     verify_password,
 )
-from diaspora.platform.db.models import Account, AuditEvent, AuthSession, ContactGrant, Profile, Role
+from diaspora.platform.db.models import (
+    Account,
+    AuditEvent,
+    AuthSession,
+    ContactGrant,
+    Embedding,
+    Profile,
+    Role,
+)
 
 
 def normalise_email(raw: str) -> str:
@@ -181,6 +189,10 @@ async def erase_account(session: AsyncSession, account_id: uuid.UUID) -> None:
     """
     account = await get_account(session, account_id)
     profile_id = await session.scalar(select(Profile.id).where(Profile.account_id == account_id))
+    if profile_id is not None:
+        await session.execute(
+            delete(Embedding).where(Embedding.entity_type == "profile", Embedding.entity_id == profile_id)
+        )
     await session.delete(account)
     await session.flush()
     audit.record(

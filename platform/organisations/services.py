@@ -6,13 +6,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.platform.core import audit
 from diaspora.platform.core.auth import CurrentUser
 from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
-from diaspora.platform.db.models import Account, Organisation, OrganisationKind, Role
+from diaspora.platform.db.models import Account, Organisation, OrganisationKind, Post, Role, utcnow
 from diaspora.platform.organisations.schemas import OrganisationIn, OrganisationOut, OrganisationUpdateIn
 
 
@@ -98,6 +98,7 @@ async def update_organisation(
         # Identity changes are re-checked: the admin verified a name, a kind and a country.
         organisation.verified = False
         organisation.verified_at = None
+        await _touch_posts(session, organisation.id)
     audit.record(
         session,
         actor_id=user.id,
@@ -120,6 +121,7 @@ async def set_verified(
         raise NotFoundError("Organisation not found.")
     organisation.verified = verified
     organisation.verified_at = datetime.now(UTC) if verified else None
+    await _touch_posts(session, organisation.id)
     audit.record(
         session,
         actor_id=admin.id,
@@ -129,6 +131,14 @@ async def set_verified(
     )
     await session.flush()
     return organisation
+
+
+async def _touch_posts(session: AsyncSession, organisation_id: uuid.UUID) -> None:
+    # Whether a post is live depends on its organisation's verification; re-stamping its posts lets the
+    # matcher's incremental refresh see the change.
+    await session.execute(
+        update(Post).where(Post.organisation_id == organisation_id).values(updated_at=utcnow())
+    )
 
 
 @dataclass(frozen=True, slots=True)

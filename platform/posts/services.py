@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from diaspora.platform.core import audit
 from diaspora.platform.core.auth import CurrentUser
 from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
-from diaspora.platform.db.models import Organisation, Post, PostSkill, PostStatus, Role
+from diaspora.platform.db.models import Organisation, Post, PostSkill, PostStatus, Role, utcnow
 from diaspora.platform.posts.schemas import PostIn, PostOut, PostSkillOut
 
 _POST_LOAD = (selectinload(Post.skills), selectinload(Post.organisation))
@@ -72,6 +72,7 @@ def _check_publishable(organisation: Organisation, data: PostIn) -> None:
 
 
 def _apply(post: Post, data: PostIn) -> None:
+    post.updated_at = utcnow()
     post.kind = data.kind.value
     post.title = data.title.strip()
     post.description = data.description

@@ -23,6 +23,7 @@ from diaspora.platform.db.models import (
     ProfileLanguage,
     ProfileSkill,
     Role,
+    utcnow,
 )
 from diaspora.platform.profiles.schemas import (
     DEFAULT_VISIBLE_FIELDS,
@@ -92,6 +93,7 @@ async def save_own_profile(session: AsyncSession, user: CurrentUser, data: Profi
         # trip the unique (profile, language) constraint when a language is kept.
         profile.languages, profile.skills, profile.credentials, profile.availability = [], [], [], []
         await session.flush()
+    profile.updated_at = utcnow()  # children changed too: the matcher re-reads profiles by this stamp
     profile.headline = data.headline.strip()
     profile.summary = data.summary.strip()
     profile.residence_country = data.residence_country

@@ -1,0 +1,238 @@
+"""The matching engine of one app process: embedding store in the database, indexes in memory.
+
+The database is the source of truth. Each profile's and post's canonical text is hashed; a stored embedding
+whose hash and model id still match is reused, anything else is encoded (off the event loop) and stored.
+The in-memory indexes are rebuilt from the store on first use and then kept current incrementally: each
+refresh picks up rows changed since the last one, and drops rows that no longer exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import anyio.to_thread
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from diaspora.matching.documents import PostDocument, ProfileDocument
+from diaspora.matching.encoder import Encoder, get_encoder
+from diaspora.matching.index import PostIndex, ProfileIndex
+from diaspora.matching.ranker import Ranker
+from diaspora.matching.scoring import ScoringWeights
+from diaspora.matching.texts import post_text, profile_text, text_hash
+from diaspora.platform.db.models import Embedding, Post, Profile, utcnow
+from diaspora.platform.matches.documents import post_document, profile_document
+from diaspora.platform.settings import Settings
+
+log = logging.getLogger("diaspora.matching")
+
+PROFILE_LOAD = (
+    selectinload(Profile.skills),
+    selectinload(Profile.languages),
+    selectinload(Profile.availability),
+    selectinload(Profile.consent),
+    selectinload(Profile.account),
+    selectinload(Profile.credentials),
+)
+POST_LOAD = (selectinload(Post.skills), selectinload(Post.organisation))
+# Rows written by transactions still open when a refresh starts carry earlier timestamps than the refresh:
+# looking back a little catches them; re-reading a row whose hash did not change costs no encoding.
+_LOOKBACK = timedelta(seconds=60)
+_BATCH = 512
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One kind of matchable entity: where its rows live and how they become documents and texts."""
+
+    entity_type: str
+    model: Any
+    load: tuple[Any, ...]
+    to_document: Callable[[Any], ProfileDocument | PostDocument]
+    to_text: Callable[[Any], str]
+
+
+_PROFILES = _Source("profile", Profile, PROFILE_LOAD, profile_document, profile_text)
+_POSTS = _Source("post", Post, POST_LOAD, post_document, post_text)
+
+
+@dataclass
+class SyncReport:
+    encoded: int = 0
+    reused: int = 0
+    removed: int = 0
+
+
+def scoring_weights(settings: Settings) -> ScoringWeights:
+    return ScoringWeights(
+        semantic=settings.match_weight_semantic,
+        skills=settings.match_weight_skills,
+        availability=settings.match_weight_availability,
+        languages=settings.match_weight_languages,
+        skill_threshold=settings.match_skill_threshold,
+    )
+
+
+class MatchingEngine:
+    def __init__(
+        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], encoder: Encoder | None = None
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.encoder = encoder or get_encoder(settings.embedding_model)
+        self.ranker = Ranker(self.encoder, scoring_weights(settings), settings.match_rerank_depth)
+        self.profiles: ProfileIndex | None = None
+        self.posts: PostIndex | None = None
+        self._seen: dict[str, datetime] = {}  # entity type -> start of its last refresh
+        self._lock = asyncio.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return self.encoder.model_id
+
+    async def refresh(self, *, progress: Callable[[int], None] | None = None) -> SyncReport:
+        """Bring the indexes (and the embedding store) up to date with the database."""
+        async with self._lock:
+            report = SyncReport()
+            if self.profiles is None or self.posts is None:
+                dimension = await anyio.to_thread.run_sync(lambda: self.encoder.dimension)
+                self.profiles = ProfileIndex(dimension, dtype=self.settings.match_index_dtype)
+                self.posts = PostIndex(dimension, dtype=self.settings.match_index_dtype)
+            await self._refresh(_PROFILES, self.profiles, report, progress)
+            await self._refresh(_POSTS, self.posts, report, progress)
+            return report
+
+    async def _refresh(
+        self, source: _Source, index: Any, report: SyncReport, progress: Callable[[int], None] | None
+    ) -> None:
+        started = utcnow()
+        changed = select(source.model.id)
+        seen = self._seen.get(source.entity_type)
+        if seen is not None:
+            changed = changed.where(source.model.updated_at >= seen - _LOOKBACK)
+        async with self.sessions() as session:
+            ids = list((await session.scalars(changed.order_by(source.model.id))).all())
+            for start in range(0, len(ids), _BATCH):
+                chunk = ids[start : start + _BATCH]
+                rows = await session.scalars(
+                    select(source.model).where(source.model.id.in_(chunk)).options(*source.load)
+                )
+                documents = [source.to_document(row) for row in rows.all()]
+                texts = [source.to_text(d) for d in documents]
+                vectors = await self._vectors(session, source.entity_type, documents, texts, report)
+                for document, vector in zip(documents, vectors, strict=True):
+                    index.upsert(document, vector)
+                session.expunge_all()
+                if progress:
+                    progress(len(chunk))
+            report.removed += await _drop_missing(session, index, source.model)
+        index.flush()
+        self._seen[source.entity_type] = started
+
+    async def _vectors(
+        self,
+        session: AsyncSession,
+        entity_type: str,
+        documents: Sequence[ProfileDocument | PostDocument],
+        texts: Sequence[str],
+        report: SyncReport,
+    ) -> npt.NDArray[np.float32]:
+        """Vectors for `documents`: stored ones whose text hash matches, the rest encoded and stored."""
+        if not documents:
+            return np.zeros((0, self.encoder.dimension), dtype=np.float32)
+        ids = [uuid.UUID(d.id) for d in documents]
+        hashes = [text_hash(t) for t in texts]
+        stored = {
+            row.entity_id: row
+            for row in (
+                await session.scalars(
+                    select(Embedding).where(
+                        Embedding.entity_type == entity_type,
+                        Embedding.model_id == self.model_id,
+                        Embedding.entity_id.in_(ids),
+                    )
+                )
+            ).all()
+        }
+        stale = [
+            i
+            for i, (entity_id, digest) in enumerate(zip(ids, hashes, strict=True))
+            if entity_id not in stored or stored[entity_id].text_hash != digest
+        ]
+        fresh = (
+            await anyio.to_thread.run_sync(lambda: self.encoder.encode([texts[i] for i in stale]))
+            if stale
+            else None
+        )
+        dimension = fresh.shape[1] if fresh is not None else len(stored[ids[0]].vector) // 4
+        vectors = np.zeros((len(ids), dimension), dtype=np.float32)
+        for i, entity_id in enumerate(ids):
+            if entity_id in stored and stored[entity_id].text_hash == hashes[i]:
+                vectors[i] = np.frombuffer(stored[entity_id].vector, dtype=np.float32)
+        if fresh is not None:
+            vectors[stale] = fresh
+            await self._store(
+                session, entity_type, [(ids[i], hashes[i], fresh[n]) for n, i in enumerate(stale)]
+            )
+        report.encoded += len(stale)
+        report.reused += len(ids) - len(stale)
+        return vectors
+
+    async def _store(
+        self,
+        session: AsyncSession,
+        entity_type: str,
+        rows: Sequence[tuple[uuid.UUID, str, npt.NDArray[np.float32]]],
+    ) -> None:
+        # An upsert, so that two processes encoding the same row at once both succeed.
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        now = utcnow()
+        values = [
+            {
+                "id": uuid.uuid4(),
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "model_id": self.model_id,
+                "text_hash": digest,
+                "dimension": int(vector.shape[0]),
+                "vector": np.ascontiguousarray(vector, dtype=np.float32).tobytes(),
+                "updated_at": now,
+            }
+            for entity_id, digest, vector in rows
+        ]
+        statement = insert(Embedding).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["entity_type", "entity_id", "model_id"],
+            set_={
+                "text_hash": statement.excluded.text_hash,
+                "dimension": statement.excluded.dimension,
+                "vector": statement.excluded.vector,
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+        await session.execute(statement)
+        await session.commit()
+
+
+async def _drop_missing(
+    session: AsyncSession, index: ProfileIndex | PostIndex, model: type[Profile] | type[Post]
+) -> int:
+    count = int(await session.scalar(select(func.count()).select_from(model)) or 0)
+    if count == len(index):
+        return 0
+    existing = {str(i) for i in (await session.scalars(select(model.id))).all()}
+    gone = [entity_id for entity_id in index.ids() if entity_id not in existing]
+    for entity_id in gone:
+        index.remove(entity_id)
+    return len(gone)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import msgspec
+
+from diaspora.platform.posts.schemas import PostOut
+from diaspora.platform.profiles.schemas import ProfileView
+
+
+class SkillMatchOut(msgspec.Struct):
+    required: str
+    matched_by: str
+    similarity: float
+    via: str
+
+
+class ExplanationOut(msgspec.Struct, omit_defaults=True):
+    """Why this match: parts the member hides from organisations are left out of what organisations see."""
+
+    semantic_similarity: float
+    components: dict[str, float]
+    skill_coverage: float | None = None
+    covered_skills: list[SkillMatchOut] | None = None
+    missing_skills: list[str] | None = None
+    availability_overlap_days: int | None = None
+    languages_matched: list[str] | None = None
+    languages_missing: list[str] | None = None
+
+
+class ProfileMatchOut(msgspec.Struct):
+    profile: ProfileView
+    score: float
+    explanation: ExplanationOut
+
+
+class ProfileMatchList(msgspec.Struct):
+    post_id: str
+    model_id: str
+    items: list[ProfileMatchOut]
+
+
+class PostMatchOut(msgspec.Struct):
+    post: PostOut
+    score: float
+    explanation: ExplanationOut
+
+
+class PostMatchList(msgspec.Struct):
+    model_id: str
+    items: list[PostMatchOut]

@@ -1,0 +1,160 @@
+"""Ranked, explained, consent-filtered matches in both directions."""
+
+from __future__ import annotations
+
+import uuid
+
+import anyio.to_thread
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from diaspora.matching.scoring import Explanation
+from diaspora.platform.core.auth import CurrentUser
+from diaspora.platform.core.errors import PermissionDeniedError
+from diaspora.platform.db.models import ContactGrant, Organisation, Post, Profile, Role
+from diaspora.platform.matches.documents import post_document, profile_document
+from diaspora.platform.matches.engine import POST_LOAD, PROFILE_LOAD, MatchingEngine
+from diaspora.platform.matches.schemas import (
+    ExplanationOut,
+    PostMatchList,
+    PostMatchOut,
+    ProfileMatchList,
+    ProfileMatchOut,
+    SkillMatchOut,
+)
+from diaspora.platform.posts.services import get_post, post_out
+from diaspora.platform.profiles.services import (
+    decode_visible_fields,
+    ensure_may_browse_profiles,
+    load_own_profile,
+    profile_view,
+)
+
+_ALL_PARTS = frozenset({"skills", "availability", "languages"})
+
+
+def explanation_out(
+    explanation: Explanation, shown: frozenset[str] | set[str] = _ALL_PARTS
+) -> ExplanationOut:
+    """The explanation as the viewer may see it: `shown` lists the profile parts the member shows."""
+    out = ExplanationOut(
+        semantic_similarity=explanation.semantic_similarity,
+        components={k: v for k, v in explanation.components.items() if k == "semantic" or k in shown},
+    )
+    if "skills" in shown and explanation.skill_coverage is not None:
+        out.skill_coverage = explanation.skill_coverage
+        out.covered_skills = [
+            SkillMatchOut(s.required, s.matched_by, s.similarity, s.via) for s in explanation.covered_skills
+        ]
+        out.missing_skills = list(explanation.missing_skills)
+    if "availability" in shown:
+        out.availability_overlap_days = explanation.availability_overlap_days
+    if "languages" in shown and (explanation.languages_matched or explanation.languages_missing):
+        out.languages_matched = list(explanation.languages_matched)
+        out.languages_missing = list(explanation.languages_missing)
+    return out
+
+
+async def matches_for_post(
+    session: AsyncSession, engine: MatchingEngine, user: CurrentUser, post_id: uuid.UUID, *, limit: int
+) -> ProfileMatchList:
+    """The best profiles for a post, for the post's own organisation staff, ministries and admins."""
+    post = await get_post(session, user, post_id)
+    if user.role is Role.ORGANISATION_STAFF and user.organisation_id != post.organisation_id:
+        raise PermissionDeniedError("Only the post's own organisation sees its candidates.")
+    if user.role is Role.MEMBER:
+        raise PermissionDeniedError("Members see recommended posts, not other members.")
+    organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
+    ensure_may_browse_profiles(user, organisation)
+
+    await engine.refresh()
+    assert engine.profiles is not None
+    assert engine.posts is not None
+    document = post_document(post)
+    vector = engine.posts.vector_of(document.id)
+    if vector is None:  # created after the refresh began; the next request will have it
+        return ProfileMatchList(post_id=document.id, model_id=engine.model_id, items=[])
+    mask = engine.profiles.filter_mask(document)
+    candidates = engine.ranker.candidates(engine.profiles, vector, mask, limit)
+    profiles = {
+        str(p.id): p
+        for p in (
+            await session.scalars(
+                select(Profile)
+                .where(Profile.id.in_([uuid.UUID(i) for i, _ in candidates]))
+                .options(*PROFILE_LOAD)
+            )
+        ).all()
+        if p.consent is not None and p.consent.open_to_matching  # consent as of now, not as indexed
+    }
+    documents = {i: profile_document(p) for i, p in profiles.items()}
+    matches = await anyio.to_thread.run_sync(
+        lambda: engine.ranker.score_profiles(document, candidates, documents, limit)
+    )
+    granted: set[uuid.UUID] = set()
+    if user.organisation_id is not None and matches:
+        granted = set(
+            (
+                await session.scalars(
+                    select(ContactGrant.profile_id).where(
+                        ContactGrant.organisation_id == user.organisation_id,
+                        ContactGrant.profile_id.in_([uuid.UUID(m.id) for m in matches]),
+                    )
+                )
+            ).all()
+        )
+    items = []
+    for match in matches:
+        profile = profiles[match.id]
+        shown = set(decode_visible_fields(profile.consent.visible_fields)) if profile.consent else set()
+        items.append(
+            ProfileMatchOut(
+                profile=profile_view(profile, contact_granted=profile.id in granted),
+                score=round(match.score, 4),
+                explanation=explanation_out(match.explanation, shown),
+            )
+        )
+    return ProfileMatchList(post_id=document.id, model_id=engine.model_id, items=items)
+
+
+async def recommendations_for_member(
+    session: AsyncSession, engine: MatchingEngine, user: CurrentUser, *, limit: int
+) -> PostMatchList:
+    """The live posts that fit a member best, with the reasons."""
+    if user.role is not Role.MEMBER:
+        raise PermissionDeniedError("Recommendations are for member accounts.")
+    profile = await load_own_profile(session, user.id)
+    assert profile is not None
+    await engine.refresh()
+    assert engine.profiles is not None
+    assert engine.posts is not None
+    document = profile_document(profile)
+    vector = engine.profiles.vector_of(document.id)
+    if vector is None:
+        return PostMatchList(model_id=engine.model_id, items=[])
+    mask = engine.posts.filter_mask(document)
+    candidates = engine.ranker.candidates(engine.posts, vector, mask, limit)
+    posts = {
+        str(p.id): p
+        for p in (
+            await session.scalars(
+                select(Post).where(Post.id.in_([uuid.UUID(i) for i, _ in candidates])).options(*POST_LOAD)
+            )
+        ).all()
+    }
+    documents = {i: post_document(p) for i, p in posts.items()}
+    live = {i: d for i, d in documents.items() if d.live}
+    matches = await anyio.to_thread.run_sync(
+        lambda: engine.ranker.score_posts(document, candidates, live, limit)
+    )
+    return PostMatchList(
+        model_id=engine.model_id,
+        items=[
+            PostMatchOut(
+                post=post_out(posts[m.id]),
+                score=round(m.score, 4),
+                explanation=explanation_out(m.explanation),
+            )
+            for m in matches
+        ],
+    )

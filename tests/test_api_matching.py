@@ -1,0 +1,201 @@
+"""Matches and recommendations through the API, on both databases, with the real model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from diaspora.platform.profiles.schemas import VISIBLE_FIELDS
+from tests.conftest import Api, count_rows
+
+pytestmark = pytest.mark.slow
+EVERYTHING = list(VISIBLE_FIELDS)
+MAY = [{"start_date": "2027-05-01", "end_date": "2027-05-31", "modes": ["onsite_return"]}]
+
+
+def _member(
+    api: Api,
+    headline: str,
+    skills: list[str],
+    *,
+    languages: tuple[str, ...] = ("sq",),
+    availability: list[dict[str, Any]] | None = None,
+    **consent: Any,
+) -> tuple[dict[str, str], str]:
+    headers = api.register("member")
+    profile = api.profile(
+        headers,
+        headline=headline,
+        skills=[{"name": s} for s in skills],
+        languages=[{"code": c, "level": "C1"} for c in languages],
+        availability=MAY if availability is None else availability,
+        consent={
+            "visible_fields": consent.pop("visible_fields", EVERYTHING),
+            "open_to_matching": True,
+            "open_to_contact": True,
+            **consent,
+        },
+    )
+    return headers, profile["id"]
+
+
+def _cardiology_post(api: Api, staff: dict[str, str]) -> str:
+    return api.post(
+        staff,
+        title="Interventional cardiologist, two-week training mission",
+        description="Teach coronary angiography and echocardiography to residents.",
+        required_skills=[{"name": "echocardiography"}, {"name": "coronary angiography"}],
+        languages=["sq"],
+        start_date="2027-05-03",
+        end_date="2027-05-16",
+        mode="onsite",
+    )["id"]
+
+
+def test_post_matches_are_ranked_filtered_explained_and_consent_aware(api: Api) -> None:
+    staff, _ = api.organisation()
+    _, cardiologist = _member(
+        api, "Interventional cardiologist", ["coronary angiography", "echocardiography"]
+    )
+    _, welder = _member(api, "Welder in a shipyard", ["tig welding"])
+    _, discreet = _member(api, "Cardiologist", ["echocardiography"], visible_fields=["headline"])
+    _, closed = _member(api, "Cardiologist", ["echocardiography"], open_to_matching=False)
+    _, no_albanian = _member(api, "Cardiologist", ["echocardiography"], languages=("de",))
+    _, june_only = _member(
+        api,
+        "Cardiologist",
+        ["echocardiography"],
+        availability=[{"start_date": "2027-06-01", "end_date": "2027-06-30", "modes": ["onsite_return"]}],
+    )
+    post_id = _cardiology_post(api, staff)
+
+    response = api.client.get(f"/api/posts/{post_id}/matches", headers=staff)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    ids = [item["profile"]["id"] for item in body["items"]]
+    assert ids[0] == cardiologist
+    assert welder in ids
+    assert discreet in ids
+    assert ids.index(cardiologist) < ids.index(welder)
+    assert not {closed, no_albanian, june_only} & set(ids)
+    assert body["model_id"]
+
+    best = body["items"][0]
+    explanation = best["explanation"]
+    assert {c["required"] for c in explanation["covered_skills"]} == {
+        "echocardiography",
+        "coronary angiography",
+    }
+    assert explanation["missing_skills"] == []
+    assert explanation["availability_overlap_days"] == 14
+    assert explanation["languages_matched"] == ["sq"]
+    assert "contact" not in best["profile"]
+    assert best["score"] > next(i["score"] for i in body["items"] if i["profile"]["id"] == welder)
+
+    # What the member hides stays hidden, in the profile and in the explanation.
+    hidden = next(i for i in body["items"] if i["profile"]["id"] == discreet)
+    assert set(hidden["profile"]) == {"id", "headline", "open_to_contact"}
+    assert "covered_skills" not in hidden["explanation"]
+    assert "languages_matched" not in hidden["explanation"]
+    assert "availability_overlap_days" not in hidden["explanation"]
+    assert set(hidden["explanation"]["components"]) == {"semantic"}
+
+
+def test_who_may_see_a_posts_candidates(api: Api) -> None:
+    admin = api.admin()
+    staff, _ = api.organisation(admin=admin)
+    other_staff, _ = api.organisation(admin=admin)
+    member, _ = _member(api, "Cardiologist", ["echocardiography"])
+    post_id = _cardiology_post(api, staff)
+    url = f"/api/posts/{post_id}/matches"
+    assert api.client.get(url, headers=other_staff).status_code == 403
+    assert api.client.get(url, headers=member).status_code == 403
+    assert api.client.get(url).status_code == 401
+    assert api.client.get(url, headers=api.register("ministry")).status_code == 200
+    assert api.client.get(url, headers=admin).status_code == 200
+    assert api.client.get(url, headers=staff, params={"limit": 0}).status_code == 400
+
+
+def test_recommendations_for_a_member(api: Api) -> None:
+    staff, _ = api.organisation()
+    cardiology = _cardiology_post(api, staff)
+    api.post(
+        staff,
+        title="Senior Python developer",
+        required_skills=[{"name": "python"}],
+        mode="onsite",
+        start_date="2027-05-03",
+        end_date="2027-05-16",
+    )
+    api.post(staff, title="Cardiology draft", required_skills=[{"name": "echocardiography"}], status="draft")
+    unverified, _ = api.organisation(verified=False)
+    api.post(unverified, title="Cardiologist wanted (unverified organisation)", status="draft")
+    member, _ = _member(api, "Interventional cardiologist", ["echocardiography", "coronary angiography"])
+
+    response = api.client.get("/api/profiles/me/recommendations", headers=member)
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    titles = [i["post"]["title"] for i in items]
+    assert items[0]["post"]["id"] == cardiology
+    assert "Cardiology draft" not in titles
+    assert not any("unverified" in t for t in titles)
+    assert items[0]["explanation"]["covered_skills"]
+    assert api.client.get("/api/profiles/me/recommendations", headers=staff).status_code == 403
+
+
+def test_embedding_store_encodes_only_changed_texts_and_forgets_erased_members(api: Api) -> None:
+    engine = api.client.app.state["matching"]
+    url = api.client.app.state["settings"].effective_database_url
+    staff, _ = api.organisation()
+    _cardiology_post(api, staff)
+    first, _ = _member(api, "Cardiologist", ["echocardiography"])
+    _member(api, "Welder", ["tig welding"])
+
+    report = api.client.blocking_portal.call(engine.refresh)
+    assert (report.encoded, report.reused) == (3, 0)
+    assert count_rows(url, "embeddings") == 3
+    report = api.client.blocking_portal.call(engine.refresh)
+    assert report.encoded == 0  # nothing changed: recent rows are re-read but not re-encoded
+
+    api.profile(first, headline="Cardiologist and lecturer", skills=[{"name": "echocardiography"}])
+    assert api.client.blocking_portal.call(engine.refresh).encoded == 1
+    # Consent changes do not change the text: no re-encoding, but the filter sees them.
+    api.client.put("/api/profiles/me/consent", headers=first, json={"open_to_matching": False})
+    assert api.client.blocking_portal.call(engine.refresh).encoded == 0
+
+    assert api.client.delete("/api/me", headers=first).status_code == 204
+    assert count_rows(url, "embeddings") == 2
+    assert api.client.blocking_portal.call(engine.refresh).removed == 1
+    assert len(engine.profiles) == 1
+
+
+def test_matches_and_recommendations_on_the_demo_data(api: Api) -> None:
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from diaspora.platform.demo import DEMO_PASSWORD, load_demo_data
+
+    url = api.client.app.state["settings"].effective_database_url
+
+    async def load() -> None:
+        engine = create_async_engine(url)
+        try:
+            async with async_sessionmaker(engine)() as session, session.begin():
+                await load_demo_data(session, profiles=80)
+        finally:
+            await engine.dispose()
+
+    api.client.blocking_portal.call(load)
+    staff = api.login("staff1@demo.example", DEMO_PASSWORD)
+    posts = api.client.get("/api/posts", headers=staff, params={"limit": 100}).json()["items"]
+    own = [p for p in posts if p["organisation_name"].startswith("University Hospital Centre Mother Teresa")]
+    assert own, "the first demo organisation has posts"
+    ranked = api.client.get(f"/api/posts/{own[0]['id']}/matches", headers=staff).json()["items"]
+    assert ranked, "demo posts find candidates"
+    assert all(item["explanation"]["semantic_similarity"] > 0 for item in ranked)
+    assert [i["score"] for i in ranked] == sorted((i["score"] for i in ranked), reverse=True)
+    assert all("contact" not in item["profile"] or item["profile"]["open_to_contact"] for item in ranked)
+
+    member = api.login("member1@demo.example", DEMO_PASSWORD)
+    recommended = api.client.get("/api/profiles/me/recommendations", headers=member).json()["items"]
+    assert all(item["post"]["live"] for item in recommended)

@@ -1,0 +1,222 @@
+"""The matcher's pure parts: metrics computed by hand, texts and hashes, index filters, scoring rules."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import numpy as np
+import pytest
+
+from diaspora.matching.documents import PostDocument, ProfileDocument, Skill, Window
+from diaspora.matching.index import PostIndex, ProfileIndex
+from diaspora.matching.metrics import (
+    average_precision,
+    evaluate_rankings,
+    ndcg_at,
+    recall_at,
+    reciprocal_rank,
+)
+from diaspora.matching.scoring import ScoringWeights, availability_overlap_days, match_skills
+from diaspora.matching.texts import post_text, profile_text, text_hash
+
+
+def test_metrics_on_a_toy_case_computed_by_hand() -> None:
+    ranking = ["a", "b", "c", "d"]
+    relevance = {"b": 2, "d": 1, "z": 1}  # z is never retrieved
+    # DCG = (2^2-1)/log2(3) + (2^1-1)/log2(5); IDCG = 3/log2(2) + 1/log2(3) + 1/log2(4)
+    dcg = 3 / math.log2(3) + 1 / math.log2(5)
+    idcg = 3 + 1 / math.log2(3) + 1 / 2
+    assert ndcg_at(ranking, relevance, 10) == pytest.approx(dcg / idcg)
+    # Relevant at ranks 2 and 4: AP = (1/2 + 2/4) / 3 relevant in all
+    assert average_precision(ranking, relevance) == pytest.approx((0.5 + 0.5) / 3)
+    assert reciprocal_rank(ranking, relevance) == pytest.approx(0.5)
+    assert recall_at(ranking, relevance, 2) == pytest.approx(1 / 3)
+    assert recall_at(ranking, relevance, 100) == pytest.approx(2 / 3)
+    summary = evaluate_rankings({"q1": ranking, "q2": ["x"]}, {"q1": relevance, "q2": {"x": 1}})
+    assert summary["mrr"] == pytest.approx((0.5 + 1.0) / 2)
+    assert summary["queries"] == 2
+
+
+def test_canonical_texts_put_headline_and_skills_first_and_hash_changes_with_them() -> None:
+    profile = ProfileDocument(
+        "p", headline="Cardiologist", summary="Works in Munich", skills=(Skill("echocardiography"),)
+    )
+    text = profile_text(profile)
+    assert text.startswith("Cardiologist. Skills: echocardiography.")
+    same = ProfileDocument(
+        "p", headline="Cardiologist ", summary="Works  in Munich", skills=(Skill("echocardiography"),)
+    )
+    assert text_hash(profile_text(same)) == text_hash(text)
+    changed = ProfileDocument(
+        "p",
+        headline="Cardiologist",
+        summary="Works in Munich",
+        skills=(Skill("echocardiography"), Skill("PCI")),
+    )
+    assert text_hash(profile_text(changed)) != text_hash(text)
+    post = PostDocument("q", title="Nurse trainer", required_skills=(Skill("triage"),))
+    assert post_text(post) == "Nurse trainer. Required skills: triage."
+
+
+def _unit(seed: int, dimension: int = 8) -> np.ndarray:
+    vector = np.random.default_rng(seed).standard_normal(dimension).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+MAY = (date(2027, 5, 1), date(2027, 5, 31))
+
+
+def _profiles() -> list[ProfileDocument]:
+    return [
+        ProfileDocument(
+            "onsite-sq", languages=("sq", "de"), availability=(Window(*MAY, ("onsite_return",)),)
+        ),
+        ProfileDocument("remote-sq", languages=("sq",), availability=(Window(*MAY, ("remote",)),)),
+        ProfileDocument(
+            "june-sq",
+            languages=("sq",),
+            availability=(Window(date(2027, 6, 1), date(2027, 6, 30), ("onsite_return",)),),
+        ),
+        ProfileDocument("onsite-sr", languages=("sr",), availability=(Window(*MAY, ("onsite_return",)),)),
+        ProfileDocument(
+            "closed",
+            languages=("sq",),
+            availability=(Window(*MAY, ("onsite_return",)),),
+            open_to_matching=False,
+        ),
+        ProfileDocument("no-windows", languages=("sq",)),
+    ]
+
+
+def _index(dtype: str = "float16") -> ProfileIndex:
+    index = ProfileIndex(8, dtype=dtype, capacity=2)  # tiny capacity: growth is exercised too
+    for n, profile in enumerate(_profiles()):
+        index.upsert(profile, _unit(n))
+    return index
+
+
+def _allowed(index: ProfileIndex, post: PostDocument) -> set[str]:
+    mask = index.filter_mask(post)
+    return {index.id_at(i) for i in np.flatnonzero(mask)}
+
+
+def test_filters_apply_consent_languages_dates_and_mode() -> None:
+    index = _index()
+    dated_onsite = PostDocument(
+        "p", languages=("sq",), start=date(2027, 5, 10), end=date(2027, 5, 20), work_mode="onsite"
+    )
+    assert _allowed(index, dated_onsite) == {"onsite-sq"}
+    assert _allowed(index, PostDocument("p", start=MAY[0], end=MAY[1], work_mode="remote")) == {"remote-sq"}
+    assert _allowed(index, PostDocument("p", start=MAY[0], end=MAY[1], work_mode="hybrid")) == {
+        "onsite-sq",
+        "remote-sq",
+        "onsite-sr",
+    }
+    assert _allowed(index, PostDocument("p", languages=("sq", "de"), work_mode="onsite")) == {"onsite-sq"}
+    # Undated: any window in an accepted mode, or availability not stated at all.
+    assert _allowed(index, PostDocument("p", work_mode="onsite")) == {
+        "onsite-sq",
+        "june-sq",
+        "onsite-sr",
+        "no-windows",
+    }
+    assert _allowed(index, PostDocument("p", languages=("fr",))) == set()
+
+
+def test_incremental_updates_and_removals() -> None:
+    index = _index()
+    post = PostDocument("p", start=MAY[0], end=MAY[1], work_mode="onsite", languages=("sq",))
+    assert "june-sq" not in _allowed(index, post)
+    index.upsert(
+        ProfileDocument("june-sq", languages=("sq",), availability=(Window(*MAY, ("onsite_return",)),)),
+        _unit(2),
+    )
+    assert "june-sq" in _allowed(index, post)
+    assert index.remove("onsite-sq")
+    assert not index.remove("onsite-sq")
+    assert _allowed(index, post) == {"june-sq"}
+    assert len(index) == 5
+    rows, _ = index.top_k(_unit(0), 10)
+    assert "onsite-sq" not in {index.id_at(int(r)) for r in rows}
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+def test_top_k_matches_brute_force(dtype: str) -> None:
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((500, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = ProfileIndex(32, dtype=dtype)  # type: ignore[arg-type]
+    for n, vector in enumerate(vectors):
+        index.upsert(ProfileDocument(f"p{n}"), vector)
+    query = vectors[7]
+    mask = np.ones(500, dtype=bool)
+    mask[::2] = False  # only odd rows allowed
+    rows, scores = index.top_k(query, 10, mask)
+    expected = [i for i in np.argsort(-(vectors @ query)) if i % 2 == 1][:10]
+    assert [int(r) for r in rows] == expected
+    assert np.all(np.diff(scores) <= 1e-6)
+    with pytest.raises(ValueError, match="dimensions"):
+        index.upsert(ProfileDocument("bad"), np.zeros(3, dtype=np.float32))
+
+
+def test_post_index_filters_for_recommendations() -> None:
+    index = PostIndex(8)
+    index.upsert(
+        PostDocument("may-onsite", languages=("sq",), start=MAY[0], end=MAY[1], work_mode="onsite"), _unit(0)
+    )
+    index.upsert(PostDocument("may-remote", start=MAY[0], end=MAY[1], work_mode="remote"), _unit(1))
+    index.upsert(PostDocument("undated-onsite", work_mode="onsite"), _unit(2))
+    index.upsert(PostDocument("draft", work_mode="onsite", live=False), _unit(3))
+    index.upsert(PostDocument("needs-fr", languages=("fr",), work_mode="onsite"), _unit(4))
+    member = ProfileDocument("m", languages=("sq",), availability=(Window(*MAY, ("onsite_return",)),))
+    allowed = {index.id_at(i) for i in np.flatnonzero(index.filter_mask(member))}
+    assert allowed == {"may-onsite", "undated-onsite"}
+
+
+_SYNONYMS = {"echocardiography": "cardiac ultrasound"}
+_DIMENSIONS: dict[str, int] = {}
+
+
+def _exact_encoder(texts: list[str]) -> np.ndarray:
+    # A stand-in vector space where texts are synonyms (same vector) or unrelated (orthogonal).
+    out = np.zeros((len(texts), 32), dtype=np.float32)
+    for i, text in enumerate(texts):
+        key = _SYNONYMS.get(text.casefold(), text.casefold())
+        out[i, _DIMENSIONS.setdefault(key, len(_DIMENSIONS))] = 1.0
+    return out
+
+
+def test_skill_coverage_by_taxonomy_exact_words_and_similarity() -> None:
+    required = (Skill("Echocardiography"), Skill("TIG welding", "esco:123"), Skill("python"), Skill("rust"))
+    offered = (Skill("cardiac ultrasound"), Skill("welding, tig", "esco:123"), Skill("Python "))
+    covered, missing, coverage = match_skills(required, offered, _exact_encoder, threshold=0.6)
+    by = {c.required: (c.matched_by, c.via) for c in covered}
+    assert by == {
+        "Echocardiography": ("cardiac ultrasound", "embedding"),
+        "TIG welding": ("welding, tig", "taxonomy"),
+        "python": ("Python ", "exact"),
+    }
+    assert missing == ["rust"]
+    assert coverage == pytest.approx(3 / 4)
+
+
+def test_availability_overlap_counts_days_in_accepted_modes() -> None:
+    post = PostDocument("p", start=date(2027, 5, 10), end=date(2027, 5, 19), work_mode="onsite")
+    profile = ProfileDocument(
+        "m",
+        availability=(
+            Window(date(2027, 5, 1), date(2027, 5, 12), ("onsite_return",)),  # 10, 11, 12
+            Window(date(2027, 5, 12), date(2027, 5, 14), ("onsite_return",)),  # 13, 14 (12 counted once)
+            Window(date(2027, 5, 15), date(2027, 5, 31), ("remote",)),  # wrong mode
+        ),
+    )
+    assert availability_overlap_days(profile, post) == 5
+    assert availability_overlap_days(profile, PostDocument("undated")) is None
+
+
+def test_weights_are_validated() -> None:
+    with pytest.raises(ValueError, match="non-negative"):
+        ScoringWeights(semantic=-1)
+    with pytest.raises(ValueError, match="cosine"):
+        ScoringWeights(skill_threshold=2)

@@ -314,14 +314,20 @@ ORGANISATIONS: tuple[tuple[str, str, str, str, str], ...] = (
 
 
 def _availability(rng: random.Random, today: date) -> list[AvailabilityWindow]:
+    # Most diaspora professionals can offer a few weeks or months a year; some have not said yet.
     windows = []
-    for _ in range(rng.choice((0, 1, 1, 2))):
-        start = today + timedelta(days=rng.randint(10, 300))
-        end = start + timedelta(days=rng.choice((7, 14, 14, 21, 30, 60, 90)))
-        modes = rng.sample(("onsite_return", "remote", "volunteer", "invest"), k=rng.randint(1, 2))
+    for _ in range(rng.choice((0, 1, 1, 1, 2))):
+        start = today + timedelta(days=rng.randint(0, 200))
+        end = start + timedelta(days=rng.choice((30, 60, 90, 120, 180)))
+        modes = rng.sample(
+            ("onsite_return", "onsite_return", "remote", "volunteer", "invest"), k=rng.randint(1, 3)
+        )
         windows.append(
             AvailabilityWindow(
-                start_date=start, end_date=end, modes=modes, hours_per_week=rng.choice((None, 5, 10, 20, 40))
+                start_date=start,
+                end_date=end,
+                modes=sorted(set(modes)),
+                hours_per_week=rng.choice((None, 5, 10, 20, 40)),
             )
         )
     return windows

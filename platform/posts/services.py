@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Select, Text, cast, func, or_, select
+from sqlalchemy import Select, Text, cast, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -129,6 +129,9 @@ async def get_post(session: AsyncSession, user: CurrentUser | None, post_id: uui
 
 
 async def update_post(session: AsyncSession, user: CurrentUser, post_id: uuid.UUID, data: PostIn) -> Post:
+    # Lock the post before reading it (row lock on PostgreSQL, write lock on SQLite), so that two
+    # concurrent replacements run one after the other instead of both adding their skills.
+    await session.execute(update(Post).where(Post.id == post_id).values(updated_at=utcnow()))
     post = await get_post(session, user, post_id)
     if not _may_manage(user, post):
         raise PermissionDeniedError("Only the organisation's own staff or an admin can change this post.")

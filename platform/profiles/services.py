@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -14,6 +14,7 @@ from diaspora.platform.core import audit
 from diaspora.platform.core.auth import CurrentUser
 from diaspora.platform.core.errors import NotFoundError, PermissionDeniedError
 from diaspora.platform.db.models import (
+    Account,
     AvailabilityWindow,
     Consent,
     ContactGrant,
@@ -79,10 +80,22 @@ async def contact_grants_of(session: AsyncSession, profile_id: uuid.UUID) -> lis
     )
 
 
+async def lock_member(session: AsyncSession, account_id: uuid.UUID) -> None:
+    """Serialise writers of one member's data for the rest of the transaction.
+
+    A no-op UPDATE of the account row takes its row lock on PostgreSQL and the write lock on SQLite. Issued
+    before anything is read, it makes every later read see the previous writer's committed result, so
+    concurrent replacements of a profile never interleave (two writers would otherwise both delete the old
+    skills and both insert their own).
+    """
+    await session.execute(update(Account).where(Account.id == account_id).values(is_active=Account.is_active))
+
+
 async def save_own_profile(session: AsyncSession, user: CurrentUser, data: ProfileIn) -> Profile:
     """Create or replace the member's profile as one unit: every part is replaced or nothing is."""
     if user.role is not Role.MEMBER:
         raise PermissionDeniedError("Only member accounts have a diaspora profile.")
+    await lock_member(session, user.id)
     profile = await load_own_profile(session, user.id, required=False)
     created = profile is None
     if profile is None:
@@ -165,6 +178,7 @@ async def update_consent(session: AsyncSession, user: CurrentUser, consent_in: C
 
 
 async def grant_contact(session: AsyncSession, user: CurrentUser, organisation_id: uuid.UUID) -> None:
+    await lock_member(session, user.id)  # a double click must not insert the grant twice
     profile = await load_own_profile(session, user.id)
     assert profile is not None
     if await session.get(Organisation, organisation_id) is None:

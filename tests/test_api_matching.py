@@ -199,3 +199,53 @@ def test_matches_and_recommendations_on_the_demo_data(api: Api) -> None:
     member = api.login("member1@demo.example", DEMO_PASSWORD)
     recommended = api.client.get("/api/profiles/me/recommendations", headers=member).json()["items"]
     assert all(item["post"]["live"] for item in recommended)
+
+
+def test_a_new_process_loads_fresh_vectors_in_bulk_and_filters_the_same(api: Api) -> None:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from diaspora.matching.documents import PostDocument
+    from diaspora.platform.db.engine import build_engine
+    from diaspora.platform.matches.engine import MatchingEngine
+
+    settings = api.client.app.state["settings"]
+    warm = api.client.app.state["matching"]
+    _member(api, "Cardiologist", ["echocardiography"])
+    _member(
+        api,
+        "Remote developer",
+        ["python"],
+        languages=("sq", "en"),
+        availability=[{"start_date": "2027-05-01", "end_date": "2027-05-31", "modes": ["remote"]}],
+    )
+    changed, _ = _member(api, "Welder", ["tig welding"])
+    api.client.blocking_portal.call(warm.refresh)
+    # Changed after its vector was stored (consent only): the bulk path leaves it to the regular one.
+    api.client.put("/api/profiles/me/consent", headers=changed, json={"open_to_matching": False})
+
+    async def cold() -> tuple[MatchingEngine, object]:
+        engine = build_engine(settings.effective_database_url)
+        fresh = MatchingEngine(settings, async_sessionmaker(engine, expire_on_commit=False))
+        report = await fresh.refresh()
+        await engine.dispose()
+        return fresh, report
+
+    fresh, report = api.client.blocking_portal.call(cold)
+    assert report.encoded == 0
+    assert report.reused >= 3
+    api.client.blocking_portal.call(warm.refresh)
+    assert fresh.profiles is not None
+    assert warm.profiles is not None
+    assert sorted(fresh.profiles.ids()) == sorted(warm.profiles.ids())
+
+    def allowed(index: Any, post: PostDocument) -> set[str]:
+        return {index.id_at(i) for i, ok in enumerate(index.filter_mask(post)) if ok}
+
+    for post in (
+        PostDocument("p", languages=("en",), work_mode="remote"),
+        PostDocument("p", work_mode="onsite"),
+        PostDocument("p", languages=("sq",)),
+    ):
+        assert allowed(fresh.profiles, post) == allowed(warm.profiles, post)
+    for profile_id in warm.profiles.ids():
+        assert (fresh.profiles.vector_of(profile_id) == warm.profiles.vector_of(profile_id)).all()

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import click
@@ -146,6 +147,57 @@ def embeddings_sync() -> None:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+@main.group("import")
+def import_() -> None:
+    """Import data into the platform."""
+
+
+@import_.command("esco")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def import_esco(folder: Path) -> None:
+    """Import an ESCO CSV export (skills, occupations, relations; any one language) from FOLDER."""
+    from tqdm import tqdm
+
+    from diaspora.platform.taxonomy import services as taxonomy
+
+    settings = get_settings()
+    _prepare(settings)
+    migrate.upgrade(settings.effective_database_url)
+    try:
+        with tqdm(unit="rows", desc="ESCO") as bar:
+            report = _in_transaction(settings, lambda s: taxonomy.import_esco(s, folder, progress=bar.update))
+    except taxonomy.EscoFormatError as exc:
+        raise click.ClickException(f"{exc} (nothing was imported)") from exc
+    click.echo(
+        f"ESCO ({report.language}): {report.skills} skills, {report.occupations} occupations, "
+        f"{report.relations} relations ({report.relations_skipped} pointing at unknown concepts skipped)"
+    )
+
+
+@main.group()
+def taxonomy() -> None:
+    """The skills taxonomy."""
+
+
+@taxonomy.command("normalise")
+@click.option("--threshold", default=0.75, show_default=True, help="Least similarity for an embedding match.")
+@click.option("--labels-only", is_flag=True, help="Match exact labels only (no model needed).")
+def taxonomy_normalise(threshold: float, labels_only: bool) -> None:
+    """Link free-text profile and post skills to taxonomy skills, storing the confidence."""
+    from diaspora.matching.encoder import get_encoder
+    from diaspora.platform.taxonomy import services as taxonomy_services
+
+    settings = get_settings()
+    encoder = None if labels_only else get_encoder(settings.embedding_model)
+    report = _in_transaction(
+        settings, lambda s: taxonomy_services.normalise_skills(s, encoder, threshold=threshold)
+    )
+    click.echo(
+        f"{report.names} distinct skill texts: {report.by_label} matched by label, "
+        f"{report.by_embedding} by embedding, {report.unmatched} left unlinked"
+    )
 
 
 @main.command("create-admin")

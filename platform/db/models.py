@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -208,6 +209,7 @@ class ProfileSkill(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     name: Mapped[str] = mapped_column(String(200))
     taxonomy_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    taxonomy_confidence: Mapped[float | None] = mapped_column(Float)
     level: Mapped[str | None] = mapped_column(String(16))
 
 
@@ -319,6 +321,7 @@ class PostSkill(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     name: Mapped[str] = mapped_column(String(200))
     taxonomy_id: Mapped[str | None] = mapped_column(String(300))
+    taxonomy_confidence: Mapped[float | None] = mapped_column(Float)
     required: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -355,3 +358,33 @@ class Embedding(Base):
     dimension: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class TaxonomyConcept(Base):
+    """A skill or occupation of a taxonomy (ESCO), in one language."""
+
+    __tablename__ = "taxonomy_concepts"
+
+    uri: Mapped[str] = mapped_column(String(300), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    preferred_label: Mapped[str] = mapped_column(String(300))
+    alt_labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hidden_labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    isco_group: Mapped[str | None] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class TaxonomyRelation(Base):
+    """An occupation needs a skill (essential or optional)."""
+
+    __tablename__ = "taxonomy_relations"
+
+    occupation_uri: Mapped[str] = mapped_column(
+        ForeignKey("taxonomy_concepts.uri", ondelete="CASCADE"), primary_key=True
+    )
+    skill_uri: Mapped[str] = mapped_column(
+        ForeignKey("taxonomy_concepts.uri", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    relation_type: Mapped[str] = mapped_column(String(16))

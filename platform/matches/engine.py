@@ -21,7 +21,6 @@ import anyio.to_thread
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -40,6 +39,7 @@ from diaspora.platform.db.models import (
     ProfileLanguage,
     utcnow,
 )
+from diaspora.platform.db.upsert import upsert
 from diaspora.platform.matches.documents import post_document, profile_document
 from diaspora.platform.settings import Settings
 
@@ -265,8 +265,6 @@ class MatchingEngine:
         rows: Sequence[tuple[uuid.UUID, str, npt.NDArray[np.float32]]],
     ) -> None:
         # An upsert, so that two processes encoding the same row at once both succeed.
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         now = utcnow()
         values = [
             {
@@ -281,17 +279,13 @@ class MatchingEngine:
             }
             for entity_id, digest, vector in rows
         ]
-        statement = insert(Embedding).values(values)
-        statement = statement.on_conflict_do_update(
-            index_elements=["entity_type", "entity_id", "model_id"],
-            set_={
-                "text_hash": statement.excluded.text_hash,
-                "dimension": statement.excluded.dimension,
-                "vector": statement.excluded.vector,
-                "updated_at": statement.excluded.updated_at,
-            },
+        await upsert(
+            session,
+            Embedding,
+            values,
+            key=("entity_type", "entity_id", "model_id"),
+            update=("text_hash", "dimension", "vector", "updated_at"),
         )
-        await session.execute(statement)
         await session.commit()
 
 

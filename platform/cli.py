@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -152,6 +152,70 @@ def embeddings_sync() -> None:
 @main.group("import")
 def import_() -> None:
     """Import data into the platform."""
+
+
+def _import_records(
+    kind: str, file: Path, source: str | None, dry_run: bool, report_path: Path | None
+) -> None:
+    from tqdm import tqdm
+
+    from diaspora.ingest.readers import ImportFileError
+    from diaspora.platform.imports.services import import_file
+
+    settings = get_settings()
+    _prepare(settings)
+    migrate.upgrade(settings.effective_database_url)
+
+    async def run() -> Any:
+        engine = build_engine(settings.effective_database_url)
+        try:
+            with tqdm(unit="rows", desc=f"{kind} from {file.name}") as bar:
+                return await import_file(
+                    async_sessionmaker(engine, expire_on_commit=False),
+                    kind,
+                    file,
+                    source=source or file.stem,
+                    dry_run=dry_run,
+                    progress=bar.update,
+                )
+        finally:
+            await engine.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except ImportFileError as exc:
+        raise click.ClickException(f"{exc} (nothing was imported)") from exc
+    target = report_path or file.with_name(f"{file.stem}.report.csv")
+    report.write_csv(target)
+    click.echo(report.summary() + (" (dry run: nothing written)" if dry_run else ""))
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}")
+    for problem in report.problems[:10]:
+        click.echo(f"row {problem.number}, {problem.column or 'row'}: {problem.reason}")
+    if len(report.problems) > 10:
+        click.echo(f"... {len(report.problems) - 10} more problems")
+    click.echo(f"report written to {target}")
+
+
+def _record_import_command(kind: str) -> None:
+    @import_.command(
+        kind, help=f"Import {kind} from a CSV, JSON Lines or XLSX FILE (see README for columns)."
+    )
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--source", help="Name of the registry the file comes from (default: the file name).")
+    @click.option("--dry-run", is_flag=True, help="Validate and report, write nothing.")
+    @click.option(
+        "--report",
+        "report_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Where to write the CSV report (default: FILE.report.csv).",
+    )
+    def command(file: Path, source: str | None, dry_run: bool, report_path: Path | None) -> None:
+        _import_records(kind, file, source, dry_run, report_path)
+
+
+for _kind in ("profiles", "organisations", "posts"):
+    _record_import_command(_kind)
 
 
 @import_.command("esco")

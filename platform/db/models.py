@@ -388,3 +388,18 @@ class TaxonomyRelation(Base):
         ForeignKey("taxonomy_concepts.uri", ondelete="CASCADE"), primary_key=True, index=True
     )
     relation_type: Mapped[str] = mapped_column(String(16))
+
+
+class ImportKey(Base):
+    """Which record an external id of an import source became: what makes re-imports idempotent."""
+
+    __tablename__ = "import_keys"
+    __table_args__ = (UniqueConstraint("source", "kind", "external_id"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    source: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(200))
+    entity_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -62,7 +62,7 @@ async def _staff_organisation(session: AsyncSession, user: CurrentUser) -> Organ
     return organisation
 
 
-def _check_publishable(organisation: Organisation, data: PostIn) -> None:
+def check_publishable(organisation: Organisation, data: PostIn) -> None:
     if data.status is PostStatus.OPEN and not organisation.verified:
         raise ConflictError(
             "Your organisation is not verified yet: save the post as 'draft' and open it once an admin has "
@@ -71,7 +71,7 @@ def _check_publishable(organisation: Organisation, data: PostIn) -> None:
         )
 
 
-def _apply(post: Post, data: PostIn) -> None:
+def apply_post(post: Post, data: PostIn) -> None:
     post.updated_at = utcnow()
     post.kind = data.kind.value
     post.title = data.title.strip()
@@ -95,10 +95,10 @@ def _apply(post: Post, data: PostIn) -> None:
 
 async def create_post(session: AsyncSession, user: CurrentUser, data: PostIn) -> Post:
     organisation = await _staff_organisation(session, user)
-    _check_publishable(organisation, data)
+    check_publishable(organisation, data)
     post = Post(organisation_id=organisation.id, created_by_id=user.id)
     post.organisation = organisation
-    _apply(post, data)
+    apply_post(post, data)
     session.add(post)
     await session.flush()
     audit.record(
@@ -135,8 +135,8 @@ async def update_post(session: AsyncSession, user: CurrentUser, post_id: uuid.UU
     post = await get_post(session, user, post_id)
     if not _may_manage(user, post):
         raise PermissionDeniedError("Only the organisation's own staff or an admin can change this post.")
-    _check_publishable(post.organisation, data)
-    _apply(post, data)
+    check_publishable(post.organisation, data)
+    apply_post(post, data)
     await session.flush()
     audit.record(
         session,

@@ -1,0 +1,181 @@
+"""Bulk import: the samples import cleanly and idempotently; broken files and rows are reported exactly."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from diaspora.ingest.readers import ImportFileError
+from diaspora.platform.imports.services import ImportReport
+from tests.conftest import Api, count_rows
+
+SAMPLES = Path(__file__).resolve().parent.parent / "ingest" / "samples"
+BROKEN = SAMPLES / "broken"
+
+
+def _import(api: Api, kind: str, path: Path, **options: Any) -> ImportReport:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from diaspora.platform.db.engine import build_engine
+    from diaspora.platform.imports.services import import_file
+
+    url = api.client.app.state["settings"].effective_database_url
+
+    async def run() -> ImportReport:
+        engine = build_engine(url)
+        try:
+            return await import_file(
+                async_sessionmaker(engine, expire_on_commit=False),
+                kind,
+                path,
+                source=options.pop("source", "registry"),
+                **options,
+            )
+        finally:
+            await engine.dispose()
+
+    return api.client.blocking_portal.call(run)
+
+
+def _db(api: Api) -> str:
+    return str(api.client.app.state["settings"].effective_database_url)
+
+
+def test_samples_import_cleanly_and_a_second_import_changes_nothing(api: Api) -> None:
+    first = [
+        _import(api, kind, SAMPLES / name)
+        for kind, name in (
+            ("organisations", "organisations.csv"),
+            ("organisations", "organisations.xlsx"),
+            ("profiles", "profiles.csv"),
+            ("profiles", "profiles.jsonl"),
+            ("posts", "posts.csv"),
+        )
+    ]
+    assert [(r.created, r.rejected) for r in first] == [(3, 0), (2, 0), (3, 0), (2, 0), (3, 0)]
+    assert all(not r.problems and not r.warnings for r in first)
+    assert count_rows(_db(api), "profiles") == 5
+    again = _import(api, "profiles", SAMPLES / "profiles.csv")
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert count_rows(_db(api), "profiles") == 5
+
+    # Latin and Cyrillic survive; European dates, yes/no in several languages and lists are understood.
+    staff = api.admin()
+    names = {
+        p.get("name")
+        for p in api.client.get("/api/profiles", headers=staff, params={"limit": 100}).json()["items"]
+    }
+    assert names == {None}  # names are hidden by default, imported or not
+    posts = api.client.get("/api/posts", params={"limit": 100}).json()["items"]
+    cardiology = next(p for p in posts if p["title"].startswith("Interventional"))
+    assert (cardiology["start_date"], cardiology["end_date"]) == ("2027-05-03", "2027-05-17")
+    assert [s["name"] for s in cardiology["required_skills"]] == ["coronary angiography", "echocardiography"]
+    assert {p["title"] for p in posts} == {
+        cardiology["title"],
+        "Remote Python mentor",
+    }  # the draft is not live
+    organisations = api.client.get("/api/organisations", params={"limit": 100}).json()["items"]
+    assert "Универзитет у Новом Саду" not in {o["name"] for o in organisations}  # imported unverified
+    assert {"Komuna e Prizrenit", "Klinički centar Crne Gore"} <= {o["name"] for o in organisations}
+
+
+def test_a_changed_row_updates_its_record_and_nothing_else(api: Api, tmp_path: Path) -> None:
+    _import(api, "profiles", SAMPLES / "profiles.csv")
+    changed = tmp_path / "profiles.csv"
+    text = (SAMPLES / "profiles.csv").read_text(encoding="utf-8")
+    changed.write_text(text.replace("Paediatric nurse", "Neonatal nurse educator"), encoding="utf-8")
+    report = _import(api, "profiles", changed)
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 2)
+    assert count_rows(_db(api), "profiles") == 3
+    assert count_rows(_db(api), "profile_skills") == 6  # replaced, not added to
+
+
+def test_dry_run_reports_without_writing(api: Api) -> None:
+    report = _import(api, "profiles", SAMPLES / "profiles.csv", dry_run=True)
+    assert (report.created, report.dry_run) == (3, True)
+    assert "would be created" in report.summary()
+    assert count_rows(_db(api), "accounts") == 0
+
+
+def test_broken_rows_are_reported_by_row_and_column(api: Api, tmp_path: Path) -> None:
+    report = _import(api, "profiles", BROKEN / "profiles_bad_rows.csv")
+    assert report.created == 1
+    problems = {(p.number, p.column) for p in report.problems}
+    assert problems == {
+        (3, "email"),
+        (4, "available_from"),
+        (5, "languages"),
+        (6, "external_id"),
+        (7, "email"),
+        (8, "available_from"),
+        (9, "years_experience"),
+    }
+    reasons = {p.number: p.reason for p in report.problems}
+    assert "is required" in reasons[7]
+    assert "already used on row 2" in reasons[6]
+    assert "before" in reasons[8]
+    assert report.warnings == ["unknown column(s) ignored: favourite_colour"]
+    written = tmp_path / "report.csv"
+    report.write_csv(written)
+    rows = list(csv.DictReader(written.open(encoding="utf-8")))
+    assert {r["row"] for r in rows if r["row"]} == {"3", "4", "5", "6", "7", "8", "9"}
+    assert count_rows(_db(api), "accounts") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("profiles_wrong_delimiter.csv", "missing required column(s) external_id, email, display_name"),
+        ("profiles_truncated.csv", "truncated file?"),
+        ("profiles_latin1.csv", "line 3 is not UTF-8"),
+    ],
+)
+def test_broken_files_are_refused_whole(api: Api, name: str, message: str) -> None:
+    with pytest.raises(
+        ImportFileError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")
+    ):
+        _import(api, "profiles", BROKEN / name)
+    assert count_rows(_db(api), "accounts") == 0
+
+
+def test_unknown_file_type_and_posts_of_unknown_or_unverified_organisations(api: Api, tmp_path: Path) -> None:
+    odd = tmp_path / "profiles.pdf"
+    odd.write_text("x")
+    with pytest.raises(ImportFileError, match="unknown file type"):
+        _import(api, "profiles", odd)
+    _import(api, "organisations", SAMPLES / "organisations.csv")
+    posts = tmp_path / "posts.csv"
+    posts.write_text(
+        "external_id,organisation_external_id,kind,title,country,status\n"
+        "x-1,org-nowhere,skill_need,Lost,AL,draft\n"
+        "x-2,org-ns,skill_need,Too early,RS,open\n"
+        "x-3,org-ns,skill_need,Fine as a draft,RS,draft\n",
+        encoding="utf-8",
+    )
+    report = _import(api, "posts", posts)
+    assert {(p.number, p.column) for p in report.problems} == {(2, "organisation_external_id"), (3, "status")}
+    assert report.created == 1
+
+
+def test_sources_are_separate_namespaces(api: Api) -> None:
+    _import(api, "organisations", SAMPLES / "organisations.csv", source="ministry-2026")
+    report = _import(api, "organisations", SAMPLES / "organisations.csv", source="ngo-survey")
+    assert report.created == 3
+    assert count_rows(_db(api), "organisations") == 6
+
+
+@pytest.mark.slow
+def test_a_50_mb_file_streams_through(api: Api, tmp_path: Path) -> None:
+    big = tmp_path / "big.csv"
+    summary = "Experienced professional. " * 180  # about 4.7 kB a row
+    with big.open("w", encoding="utf-8") as handle:
+        handle.write("external_id,email,display_name,headline,summary\n")
+        for i in range(11_000):
+            handle.write(f"big-{i},big{i}@example.org,Person {i},Engineer,{summary}\n")
+    assert big.stat().st_size > 50_000_000
+    report = _import(api, "profiles", big, dry_run=True)
+    assert (report.rows, report.created, report.rejected) == (11_000, 11_000, 0)
+    assert count_rows(_db(api), "accounts") == 0

@@ -27,7 +27,10 @@ from diaspora.platform.db.models import Account, Consent, Profile, ProfileLangua
 from diaspora.platform.imports.services import import_file
 from diaspora.platform.profiles.schemas import ProfileIn
 
-HEADER = "external_id,email,display_name,headline,summary,residence_country,origin_country,languages,skills,sectors\n"
+HEADER = (
+    "external_id,email,display_name,headline,summary,"
+    "residence_country,origin_country,languages,skills,sectors\n"
+)
 
 
 def write_csv(path: Path, rows: int) -> None:

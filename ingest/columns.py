@@ -242,7 +242,9 @@ POSTS = Kind(
     "posts",
     {
         "external_id": Column(required=True),
-        "organisation_external_id": Column(required=True, help="external_id of an imported organisation"),
+        "organisation_external_id": Column(
+            help="external_id of an organisation imported from the same source; staff uploads: their own"
+        ),
         "kind": Column(required=True, help="skill_need or short_term_return"),
         "title": Column(required=True),
         "description": Column(),

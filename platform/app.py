@@ -24,6 +24,7 @@ from diaspora.platform.core.auth import TokenAuthenticationMiddleware
 from diaspora.platform.core.errors import DomainError, domain_error_handler, http_error_handler
 from diaspora.platform.db import migrate
 from diaspora.platform.db.engine import build_engine
+from diaspora.platform.imports.controllers import ImportController
 from diaspora.platform.matches.controllers import MatchController
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.organisations.controllers import OrganisationController
@@ -75,6 +76,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             OrganisationController,
             PostController,
             MatchController,
+            ImportController,
             PageController,
         ],
         on_startup=[migrate_schema],

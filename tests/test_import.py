@@ -179,3 +179,35 @@ def test_a_50_mb_file_streams_through(api: Api, tmp_path: Path) -> None:
     report = _import(api, "profiles", big, dry_run=True)
     assert (report.rows, report.created, report.rejected) == (11_000, 11_000, 0)
     assert count_rows(_db(api), "accounts") == 0
+
+
+def test_staff_upload_their_posts_file_and_see_the_report(api: Api) -> None:
+    staff, organisation_id = api.organisation()
+    content = (SAMPLES / "posts.csv").read_bytes()
+    url = "/api/imports/posts"
+    dry = api.client.post(
+        url, headers=staff, files={"file": ("posts.csv", content, "text/csv")}, data={"dry_run": "true"}
+    )
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["created"] == 3
+    assert api.client.get("/api/posts", headers=staff).json()["total"] == 0
+
+    response = api.client.post(url, headers=staff, files={"file": ("posts.csv", content, "text/csv")})
+    body = response.json()
+    assert (body["created"], body["rejected"]) == (3, 0)
+    listed = api.client.get("/api/posts", headers=staff, params={"organisation_id": organisation_id}).json()
+    assert listed["total"] == 3  # the file's organisation column is ignored: staff import their own posts
+    again = api.client.post(url, headers=staff, files={"file": ("posts.csv", content, "text/csv")}).json()
+    assert again["unchanged"] == 3
+
+    bad = b"external_id,kind,title,country\nz-1,job,Untitled,AL\n"
+    report = api.client.post(url, headers=staff, files={"file": ("bad.csv", bad, "text/csv")}).json()
+    assert report["problems"] == [{"row": 2, "column": "kind", "reason": "Invalid enum value 'job'"}]
+    wrong = api.client.post(url, headers=staff, files={"file": ("posts.pdf", b"%PDF", "application/pdf")})
+    assert wrong.status_code == 400
+    assert "must be .csv" in wrong.text
+    member = api.register("member")
+    assert (
+        api.client.post(url, headers=member, files={"file": ("posts.csv", content, "text/csv")}).status_code
+        == 403
+    )

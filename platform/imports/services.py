@@ -451,7 +451,12 @@ async def _write_posts(
     )
 
     def organisation_of(valid: _Valid) -> uuid.UUID | None:
+        if actor is not None and actor.role is not Role.ADMIN and actor.organisation_id is not None:
+            return actor.organisation_id  # staff upload their own organisation's posts
         reference = str(valid.row.extra.get("organisation_external_id", ""))
+        if not reference:
+            report.problems.append(RowProblem(valid.row.number, "organisation_external_id", "is required"))
+            return None
         organisation_id: uuid.UUID | None = organisations.get(reference)
         if organisation_id is None:
             report.problems.append(

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import ClientException
+from litestar.params import Body
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from diaspora.ingest.readers import FORMATS, ImportFileError
+from diaspora.platform.core.auth import CurrentUser, provide_user, requires_role
+from diaspora.platform.db.models import Role
+from diaspora.platform.imports.services import import_file
+
+MAX_UPLOAD_BYTES = 20_000_000
+
+
+class ProblemOut(msgspec.Struct):
+    row: int
+    column: str
+    reason: str
+
+
+class ImportReportOut(msgspec.Struct):
+    file: str
+    dry_run: bool
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    summary: str
+    warnings: list[str]
+    problems: list[ProblemOut]
+
+
+class PostsUpload(msgspec.Struct):
+    file: UploadFile
+    dry_run: bool = False
+
+
+class ImportController(Controller):
+    path = "/api/imports"
+    tags = ["import"]
+    dependencies = {"user": Provide(provide_user)}
+
+    @post(
+        "/posts",
+        guards=[requires_role(Role.ORGANISATION_STAFF, Role.MINISTRY)],
+        status_code=200,
+        request_max_body_size=MAX_UPLOAD_BYTES,
+        summary="Upload your organisation's posts (CSV, JSON Lines or XLSX); returns the validation report",
+    )
+    async def upload_posts(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        data: Annotated[PostsUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> ImportReportOut:
+        if user.organisation_id is None:
+            raise ClientException("Register your organisation first.")
+        suffix = Path(data.file.filename or "").suffix.lower()
+        if suffix not in FORMATS:
+            raise ClientException(
+                f"`file` must be .csv, .jsonl or .xlsx, not {suffix or 'without extension'!r}",
+                extra=[{"key": "file", "message": "unknown file type"}],
+            )
+        sessions: Any = async_sessionmaker(db_session.bind, expire_on_commit=False)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"upload{suffix}"
+            path.write_bytes(await data.file.read())
+            try:
+                report = await import_file(
+                    sessions,
+                    "posts",
+                    path,
+                    source=f"organisation:{user.organisation_id}",
+                    dry_run=data.dry_run,
+                    actor=user,
+                )
+            except ImportFileError as exc:
+                raise ClientException(str(exc).replace(path.name, data.file.filename or "file")) from exc
+        report.file = data.file.filename or report.file
+        return ImportReportOut(
+            file=report.file,
+            dry_run=report.dry_run,
+            rows=report.rows,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            rejected=report.rejected,
+            summary=report.summary(),
+            warnings=report.warnings,
+            problems=[ProblemOut(p.number, p.column, p.reason) for p in report.problems],
+        )

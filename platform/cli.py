@@ -169,7 +169,9 @@ def _import_records(
     async def run() -> Any:
         engine = build_engine(settings.effective_database_url)
         try:
-            with tqdm(unit="rows", desc=f"{kind} from {file.name}") as bar:
+            # Lines approximate rows (a quoted cell may span lines) - close enough for an ETA.
+            total = None if file.suffix.lower() == ".xlsx" else max(sum(1 for _ in file.open("rb")) - 1, 0)
+            with tqdm(total=total, unit="rows", desc=f"{kind} from {file.name}") as bar:
                 return await import_file(
                     async_sessionmaker(engine, expire_on_commit=False),
                     kind,

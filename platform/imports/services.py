@@ -44,6 +44,7 @@ from diaspora.platform.db.models import (
     utcnow,
 )
 from diaspora.platform.organisations.schemas import OrganisationIn
+from diaspora.platform.organisations.services import new_organisation
 from diaspora.platform.posts import services as posts
 from diaspora.platform.posts.schemas import PostIn
 from diaspora.platform.profiles import services as profiles
@@ -393,16 +394,7 @@ async def _write_organisations(
     may_verify = actor is None or actor.role is Role.ADMIN
     for valid in fresh:
         data: OrganisationIn = valid.data
-        organisation = Organisation(
-            name=data.name.strip(),
-            kind=data.kind.value,
-            country=data.country,
-            municipality=data.municipality,
-            website=data.website,
-            description=data.description,
-            verified=bool(may_verify and valid.row.extra.get("verified")),
-        )
-        organisation.verified_at = utcnow() if organisation.verified else None
+        organisation = new_organisation(data, verified=bool(may_verify and valid.row.extra.get("verified")))
         session.add(organisation)
         await session.flush()
         await session.execute(insert(ImportKey), [_key(report, valid, organisation.id)])

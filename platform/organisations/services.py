@@ -31,6 +31,20 @@ def organisation_out(organisation: Organisation) -> OrganisationOut:
     )
 
 
+def new_organisation(data: OrganisationIn, *, verified: bool) -> Organisation:
+    """An organisation row from validated input (registration and bulk import share it)."""
+    return Organisation(
+        name=data.name.strip(),
+        kind=data.kind.value,
+        country=data.country,
+        municipality=data.municipality,
+        website=data.website,
+        description=data.description,
+        verified=verified,
+        verified_at=utcnow() if verified else None,
+    )
+
+
 async def register_organisation(
     session: AsyncSession, user: CurrentUser, data: OrganisationIn
 ) -> Organisation:
@@ -45,15 +59,7 @@ async def register_organisation(
         )
     if user.role is Role.ORGANISATION_STAFF and data.kind is OrganisationKind.MINISTRY:
         raise PermissionDeniedError("Register a ministry with a ministry account.", field="kind")
-    organisation = Organisation(
-        name=data.name.strip(),
-        kind=data.kind.value,
-        country=data.country,
-        municipality=data.municipality,
-        website=data.website,
-        description=data.description,
-        verified=False,
-    )
+    organisation = new_organisation(data, verified=False)
     session.add(organisation)
     await session.flush()
     account = await session.get(Account, user.id)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +30,12 @@ from diaspora.platform.db.engine import build_engine
 from diaspora.platform.imports.controllers import ImportController
 from diaspora.platform.matches.controllers import MatchController
 from diaspora.platform.matches.engine import MatchingEngine
+from diaspora.platform.opportunities.controllers import OpportunityController
 from diaspora.platform.organisations.controllers import OrganisationController
 from diaspora.platform.posts.controllers import PostController
 from diaspora.platform.profiles.controllers import ProfileController
+from diaspora.platform.search.controllers import SearchController
+from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings, get_settings
 from diaspora.platform.web.pages import PageController
 
@@ -60,8 +66,30 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
 
     matching = MatchingEngine(settings, async_sessionmaker(engine, expire_on_commit=False))
 
+    search = SearchSync(settings, engine)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        migrate_schema()  # before anything reads the database
+        if not settings.sync_search_in_process:
+            yield
+            return
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            search.run(stop, interval_seconds=settings.search_sync_interval_seconds), name="search-sync"
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+            await search.close()
+
     def provide_settings() -> Settings:
         return settings
+
+    def provide_search() -> SearchSync:
+        return search
 
     def provide_matching() -> MatchingEngine:
         return matching
@@ -77,13 +105,16 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             PostController,
             MatchController,
             ImportController,
+            OpportunityController,
+            SearchController,
             PageController,
         ],
-        on_startup=[migrate_schema],
+        lifespan=[lifespan],
         plugins=[SQLAlchemyPlugin(config=alchemy)],
         dependencies={
             "settings": Provide(provide_settings, sync_to_thread=False),
             "matching": Provide(provide_matching, sync_to_thread=False),
+            "search": Provide(provide_search, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(TokenAuthenticationMiddleware, alchemy=alchemy, exclude=["^/schema"])],
         csrf_config=CSRFConfig(
@@ -103,6 +134,6 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
         ),
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_request_body_bytes,
-        state=State({"settings": settings, "matching": matching}),
+        state=State({"settings": settings, "matching": matching, "search": search}),
         debug=settings.debug,
     )

@@ -266,6 +266,64 @@ def taxonomy_normalise(threshold: float, labels_only: bool) -> None:
     )
 
 
+@main.group()
+def search() -> None:
+    """The search indexes (derived data, kept current from the database through the outbox)."""
+
+
+def _with_search(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    from diaspora.platform.search.sync import SearchSync
+
+    async def runner() -> T:
+        engine = build_engine(settings.effective_database_url)
+        sync = SearchSync(settings, engine)
+        try:
+            return await work(sync)
+        finally:
+            await sync.close()
+            await engine.dispose()
+
+    return asyncio.run(runner())
+
+
+@search.command("reindex")
+@click.argument("index", type=click.Choice(["all", "opportunities", "posts"]), default="all")
+def search_reindex(index: str) -> None:
+    """Rebuild INDEX from the database, then swap it in: searches go on being answered meanwhile."""
+    from tqdm import tqdm
+
+    settings = get_settings()
+    _prepare(settings)
+    names = ["opportunities", "posts"] if index == "all" else [index]
+
+    async def work(sync: Any) -> None:
+        for name in names:
+            total = await sync.count_public(name)
+            with tqdm(total=total, unit="doc", desc=f"reindex {name}") as bar:
+                count = await sync.reindex(name, progress=bar.update)
+            click.echo(f"{name}: {count} documents indexed ({sync.backend.name})")
+
+    _with_search(settings, work)
+
+
+@search.command("sync")
+def search_sync() -> None:
+    """Push every pending change from the outbox to the search back end once, then exit."""
+    settings = get_settings()
+    _prepare(settings)
+
+    async def work(sync: Any) -> None:
+        report = await sync.drain()
+        left = await sync.pending()
+        click.echo(
+            f"{report.indexed} indexed, {report.removed} removed, {report.failed} failed; {left} pending"
+        )
+        if report.errors:
+            raise click.ClickException("; ".join(report.errors[:3]))
+
+    _with_search(settings, work)
+
+
 @main.command("create-admin")
 @click.option("--email", required=True)
 @click.option("--name", default="Administrator", show_default=True)

@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     search_backend: Literal["embedded", "meilisearch"] = "embedded"
     meili_url: str = Field(default="", validation_alias="MEILI_URL")
     meili_master_key: str = Field(default="", validation_alias="MEILI_MASTER_KEY")
+    search_sync_in_process: bool | None = Field(
+        default=None,
+        description="Run the search outbox consumer inside the web process; unset means: with the "
+        "embedded back end yes, with Meilisearch no (the worker does it).",
+    )
+    search_sync_interval_seconds: float = Field(
+        default=2.0, gt=0, le=3600, description="How often the outbox is polled for other processes' changes."
+    )
     embedding_model: str = Field(
         default="packaged:all-MiniLM-L6-v2",
         description="A sentence-transformers model name or path; "
@@ -66,6 +74,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'diaspora.sqlite3').resolve()}"
+
+    @property
+    def sync_search_in_process(self) -> bool:
+        if self.search_sync_in_process is not None:
+            return self.search_sync_in_process
+        return self.search_backend == "embedded"
 
     @property
     def is_sqlite(self) -> bool:

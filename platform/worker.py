@@ -1,4 +1,4 @@
-"""The background worker: periodic housekeeping now; the outbox consumers join it as they are built."""
+"""The background worker: the search outbox consumer, and periodic housekeeping (sessions, embeddings)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from diaspora.platform.accounts.services import purge_expired_sessions
 from diaspora.platform.db.engine import build_engine
 from diaspora.platform.matches.engine import MatchingEngine
+from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings
 
 log = logging.getLogger("diaspora.worker")
@@ -30,11 +31,16 @@ async def run_forever(settings: Settings, *, interval_seconds: float = 30.0) -> 
     engine = build_engine(settings.effective_database_url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     matching = MatchingEngine(settings, sessions)
+    search = SearchSync(settings, engine)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("worker started")
+    # The search outbox is consumed continuously, beside the slower housekeeping passes.
+    search_task = asyncio.create_task(
+        search.run(stop, interval_seconds=settings.search_sync_interval_seconds), name="search-sync"
+    )
     try:
         while not stop.is_set():
             try:
@@ -46,5 +52,8 @@ async def run_forever(settings: Settings, *, interval_seconds: float = 30.0) -> 
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
     finally:
+        stop.set()
+        await search_task
+        await search.close()
         await engine.dispose()
         log.info("worker stopped")

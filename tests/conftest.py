@@ -81,7 +81,13 @@ async def _empty_all_tables(url: str) -> None:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, data_dir=tmp_path, migrate_on_start=False, debug=True)
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        migrate_on_start=False,
+        debug=True,
+        search_sync_in_process=False,  # tests drain the outbox themselves, deterministically
+    )
 
 
 @pytest.fixture

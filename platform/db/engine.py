@@ -9,6 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 def build_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """Every process reaches the database through here, so this is also where the outbox hooks (which
+    record changes to searchable records) are installed: a command-line import feeds search too."""
+    from diaspora.platform.search import tracking
+
+    tracking.install()
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -99,6 +100,38 @@ class WorkMode(enum.StrEnum):
 class Compensation(enum.StrEnum):
     PAID = "paid"
     VOLUNTEER = "volunteer"
+
+
+class OpportunityKind(enum.StrEnum):
+    INVESTMENT = "investment"
+    VOLUNTEERING = "volunteering"
+
+
+class OpportunityStatus(enum.StrEnum):
+    """Moderated: a new or changed opportunity waits for an admin before anyone can find it."""
+
+    PENDING_REVIEW = "pending_review"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    CLOSED = "closed"
+
+
+class Sector(enum.StrEnum):
+    HEALTH = "health"
+    EDUCATION = "education"
+    RESEARCH = "research"
+    IT = "it"
+    ENGINEERING = "engineering"
+    ENERGY = "energy"
+    AGRICULTURE = "agriculture"
+    TOURISM = "tourism"
+    MANUFACTURING = "manufacturing"
+    FINANCE = "finance"
+    PUBLIC_ADMINISTRATION = "public_administration"
+    CULTURE = "culture"
+    SOCIAL = "social"
+    ENVIRONMENT = "environment"
+    OTHER = "other"
 
 
 class PostStatus(enum.StrEnum):
@@ -403,3 +436,55 @@ class ImportKey(Base):
     entity_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Opportunity(Base):
+    """An investment project or a volunteering opening, published after an admin's review."""
+
+    __tablename__ = "opportunities"
+    __table_args__ = (Index("ix_opportunities_status_kind", "status", "kind"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    sector: Mapped[str] = mapped_column(String(32))
+    country: Mapped[str] = mapped_column(String(2))
+    municipality: Mapped[str | None] = mapped_column(String(120))
+    ticket_min: Mapped[int | None] = mapped_column(BigInteger)
+    ticket_max: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    hours_per_week: Mapped[int | None] = mapped_column(Integer)
+    duration_weeks: Mapped[int | None] = mapped_column(Integer)
+    mode: Mapped[str | None] = mapped_column(String(16))
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_url: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default=OpportunityStatus.PENDING_REVIEW.value)
+    moderation_note: Mapped[str | None] = mapped_column(String(500))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+
+
+class OutboxEvent(Base):
+    """A change that other systems (the search index, mail) must learn about, written in the same
+    transaction as the change itself, so that an outage of those systems delays it but never loses it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_topic_available", "topic", "available_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, delete, get, post, put
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from diaspora.platform.core.auth import CurrentUser, provide_optional_user, provide_user, requires_role
+from diaspora.platform.core.params import Pagination, provide_pagination
+from diaspora.platform.db.models import OpportunityStatus, Role
+from diaspora.platform.opportunities import services
+from diaspora.platform.opportunities.schemas import (
+    ModerationIn,
+    OpportunityIn,
+    OpportunityOut,
+    OpportunityPage,
+)
+
+_writers = requires_role(Role.ORGANISATION_STAFF, Role.MINISTRY, Role.ADMIN)
+
+
+class OpportunityController(Controller):
+    path = "/api/opportunities"
+    tags = ["opportunities"]
+    dependencies = {
+        "user": Provide(provide_user),
+        "maybe_user": Provide(provide_optional_user),
+        "page": Provide(provide_pagination, sync_to_thread=False),
+    }
+
+    @post(
+        "/",
+        guards=[requires_role(Role.ORGANISATION_STAFF, Role.MINISTRY)],
+        summary="Post an investment or volunteering opportunity (published after an admin's review)",
+    )
+    async def create(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[OpportunityIn],
+    ) -> OpportunityOut:
+        return services.opportunity_out(await services.create_opportunity(db_session, user, data))
+
+    @get("/", summary="Published opportunities (staff also see their own; admins the review queue)")
+    async def list_(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+        page: NamedDependency[Pagination],
+        status: FromQuery[OpportunityStatus | None] = None,
+        organisation_id: FromQuery[uuid.UUID | None] = None,
+    ) -> OpportunityPage:
+        rows, total = await services.list_opportunities(
+            db_session,
+            maybe_user,
+            status=status.value if status else None,
+            organisation_id=organisation_id,
+            limit=page.limit,
+            offset=page.offset,
+        )
+        return OpportunityPage(
+            items=[services.opportunity_out(r) for r in rows],
+            total=total,
+            limit=page.limit,
+            offset=page.offset,
+        )
+
+    @get("/{opportunity_id:uuid}", summary="One opportunity")
+    async def get_one(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+        opportunity_id: FromPath[uuid.UUID],
+    ) -> OpportunityOut:
+        return services.opportunity_out(
+            await services.get_opportunity(db_session, maybe_user, opportunity_id)
+        )
+
+    @put(
+        "/{opportunity_id:uuid}", guards=[_writers], summary="Replace an opportunity (it goes back to review)"
+    )
+    async def replace(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        opportunity_id: FromPath[uuid.UUID],
+        data: JSONBody[OpportunityIn],
+    ) -> OpportunityOut:
+        return services.opportunity_out(
+            await services.update_opportunity(db_session, user, opportunity_id, data)
+        )
+
+    @post(
+        "/{opportunity_id:uuid}/moderation",
+        guards=[requires_role(Role.ADMIN)],
+        status_code=200,
+        summary="Publish or reject an opportunity",
+    )
+    async def moderate(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        opportunity_id: FromPath[uuid.UUID],
+        data: JSONBody[ModerationIn],
+    ) -> OpportunityOut:
+        return services.opportunity_out(await services.moderate(db_session, user, opportunity_id, data))
+
+    @post("/{opportunity_id:uuid}/close", guards=[_writers], status_code=200, summary="Close an opportunity")
+    async def close(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        opportunity_id: FromPath[uuid.UUID],
+    ) -> OpportunityOut:
+        return services.opportunity_out(await services.close_opportunity(db_session, user, opportunity_id))
+
+    @delete("/{opportunity_id:uuid}", guards=[_writers], status_code=204, summary="Delete an opportunity")
+    async def remove(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        opportunity_id: FromPath[uuid.UUID],
+    ) -> None:
+        await services.delete_opportunity(db_session, user, opportunity_id)

@@ -1,0 +1,244 @@
+"""Keeps the search indexes equal to the database by consuming the outbox, and rebuilds them.
+
+One consumer at a time: an in-process lock, plus a PostgreSQL advisory lock (or a lock file next to
+the embedded index on SQLite) shared by every process, so that the worker and a `reindex` command
+never write the same index at once. While a rebuild runs, events wait in the outbox and are applied
+to the new index once it is live; nothing written meanwhile is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio.to_thread
+import filelock
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from diaspora.platform.db import outbox
+from diaspora.platform.db.models import OutboxEvent
+from diaspora.platform.search import tracking
+from diaspora.platform.search.backend import Progress, SearchBackend, SearchBackendError, build_backend
+from diaspora.platform.search.config import IndexConfig, load_all
+from diaspora.platform.search.documents import SOURCE_BY_TOPIC, SOURCES, all_documents, documents_for
+from diaspora.platform.search.query import SearchRequest, SearchResult
+from diaspora.platform.settings import Settings
+
+log = logging.getLogger("diaspora.search")
+_ADVISORY_KEY = 0x5EA2C4  # any constant shared by every process of the platform
+TOPICS = tuple(SOURCE_BY_TOPIC)
+
+
+@dataclass
+class SyncReport:
+    indexed: int = 0
+    removed: int = 0
+    failed: int = 0
+    skipped: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def worked(self) -> bool:
+        return bool(self.indexed or self.removed or self.failed)
+
+
+class SearchSync:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        backend: SearchBackend | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.backend = backend or build_backend(settings)
+        self.configs: dict[str, IndexConfig] = load_all()
+        self._prepared = False
+        self._lock = asyncio.Lock()
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        tracking.install()
+
+    # -- mutual exclusion across processes -----------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self, *, wait: bool) -> AsyncIterator[bool]:
+        async with self._lock:
+            if self.engine.dialect.name == "postgresql":
+                async with self.engine.connect() as conn:
+                    if wait:
+                        await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ADVISORY_KEY})
+                        got = True
+                    else:
+                        got = bool(
+                            (
+                                await conn.execute(
+                                    text("SELECT pg_try_advisory_lock(:k)"), {"k": _ADVISORY_KEY}
+                                )
+                            ).scalar()
+                        )
+                    await conn.commit()
+                    try:
+                        yield got
+                    finally:
+                        if got:
+                            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_KEY})
+                            await conn.commit()
+                return
+            path = Path(self.settings.data_dir) / "search" / ".sync.lock"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = filelock.FileLock(str(path))
+            try:
+                await anyio.to_thread.run_sync(lambda: lock.acquire(timeout=-1 if wait else 0))
+            except filelock.Timeout:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                lock.release()
+
+    # -- consuming the outbox ------------------------------------------------------------------------
+
+    async def prepare(self) -> None:
+        for config in self.configs.values():
+            await self.backend.prepare(config)
+        self._prepared = True
+
+    async def process_once(self, *, limit: int = 500) -> SyncReport:
+        """Apply the events that are due; a failing index keeps its events for a later try."""
+        report = SyncReport()
+        async with self._exclusive(wait=False) as got:
+            if not got:
+                report.skipped = True
+                return report
+            if not self._prepared:
+                try:
+                    await self.prepare()
+                except SearchBackendError as exc:
+                    report.errors.append(str(exc))
+                    log.warning("search back end %s not ready: %s", self.backend.name, exc)
+                    return report
+            async with self.sessions() as session, session.begin():
+                events = await outbox.due(session, TOPICS, limit=limit)
+                grouped: dict[str, list[OutboxEvent]] = defaultdict(list)
+                for event in events:
+                    grouped[event.topic].append(event)
+                for topic, topic_events in grouped.items():
+                    source = SOURCE_BY_TOPIC[topic]
+                    config = self.configs[source.index]
+                    ids = list(dict.fromkeys(e.entity_id for e in topic_events))
+                    documents, gone = await documents_for(session, source, ids)
+                    try:
+                        await self.backend.upsert(config, documents)
+                        await self.backend.delete(config, gone)
+                    except Exception as exc:  # any failure of the back end: keep the events, retry later
+                        report.failed += len(topic_events)
+                        report.errors.append(f"{config.uid}: {exc}")
+                        log.warning(
+                            "search index %s (%s) failed, %d events kept for retry: %s",
+                            config.uid,
+                            self.backend.name,
+                            len(topic_events),
+                            exc,
+                        )
+                        await outbox.retry_later(session, topic_events, f"{type(exc).__name__}: {exc}")
+                        continue
+                    await outbox.done(session, [e.id for e in topic_events])
+                    report.indexed += len(documents)
+                    report.removed += len(gone)
+        return report
+
+    async def drain(self, *, max_passes: int = 1000) -> SyncReport:
+        """Process until nothing is due (events waiting for a backoff are left for later)."""
+        total = SyncReport()
+        for _ in range(max_passes):
+            report = await self.process_once()
+            total.indexed += report.indexed
+            total.removed += report.removed
+            total.failed += report.failed
+            total.errors += report.errors
+            if report.skipped or not report.worked or report.failed:
+                total.skipped = report.skipped
+                break
+        return total
+
+    def wake(self) -> None:
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self, stop: asyncio.Event, *, interval_seconds: float) -> None:
+        """Consume the outbox until `stop` is set: woken by commits in this process, and polling for
+        events written by other processes and for retries coming due."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        tracking.add_waker(self.wake)
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    report = await self.drain()
+                    if report.worked:
+                        log.info(
+                            "search sync: %d indexed, %d removed, %d failed",
+                            report.indexed,
+                            report.removed,
+                            report.failed,
+                        )
+                except Exception:  # keep syncing through a database blip
+                    log.exception("search sync pass failed")
+                waiter = asyncio.ensure_future(self._wake.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait(
+                    {waiter, stopper}, timeout=interval_seconds, return_when=asyncio.FIRST_COMPLETED
+                )
+                waiter.cancel()
+                stopper.cancel()
+        finally:
+            tracking.remove_waker(self.wake)
+
+    # -- rebuilding and searching --------------------------------------------------------------------
+
+    async def count_public(self, name: str) -> int:
+        from diaspora.platform.search.documents import count_public
+
+        async with self.sessions() as session:
+            return await count_public(session, SOURCES[name])
+
+    async def reindex(self, name: str, progress: Progress | None = None) -> int:
+        """Rebuild one index from the database and swap it in; searches go on meanwhile."""
+        config = self.configs[name]
+        started = time.perf_counter()
+        async with self._exclusive(wait=True):
+            await self.backend.prepare(config)
+            async with self.sessions() as session:
+                count = await self.backend.rebuild(config, all_documents(session, SOURCES[name]), progress)
+        log.info("reindexed %s: %d documents in %.1f s", name, count, time.perf_counter() - started)
+        return count
+
+    async def search(self, name: str, request: SearchRequest) -> SearchResult:
+        started = time.perf_counter()
+        result = await self.backend.search(self.configs[name], request)
+        log.debug(
+            "search %s answered by %s in %.1f ms: %d hits",
+            name,
+            self.backend.name,
+            (time.perf_counter() - started) * 1000,
+            result.total_hits,
+        )
+        return result
+
+    async def pending(self) -> int:
+        async with self.sessions() as session:
+            return await outbox.pending(session, TOPICS)
+
+    async def close(self) -> None:
+        await self.backend.close()

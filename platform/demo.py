@@ -20,6 +20,8 @@ from diaspora.platform.db.models import (
     AvailabilityWindow,
     Consent,
     Credential,
+    Opportunity,
+    OpportunityStatus,
     Organisation,
     Post,
     PostSkill,
@@ -27,6 +29,7 @@ from diaspora.platform.db.models import (
     ProfileLanguage,
     ProfileSkill,
     Role,
+    utcnow,
 )
 from diaspora.platform.profiles.schemas import DEFAULT_VISIBLE_FIELDS
 from diaspora.platform.profiles.services import encode_visible_fields
@@ -313,6 +316,135 @@ ORGANISATIONS: tuple[tuple[str, str, str, str, str], ...] = (
 )
 
 
+# Opportunities, written the way their authors would: in English, Albanian, Serbian/Bosnian/Croatian (Latin
+# and Cyrillic) and Macedonian. (title, description, sector); {place} is the organisation's municipality.
+INVESTMENTS: tuple[tuple[str, str, str], ...] = (
+    (
+        "Solar park of {mw} MW in {place}",
+        "Ground-mounted photovoltaic park on municipal land; grid "
+        "connection approved, looking for diaspora co-investors.",
+        "energy",
+    ),
+    (
+        "Agritourism guesthouse renovation near {place}",
+        "Stone houses to be restored as a guesthouse with "
+        "a farm-to-table restaurant; the family runs it, investors take a share.",
+        "tourism",
+    ),
+    (
+        "Fruit processing and cold storage in {place}",
+        "Cold storage for 2,000 tonnes and a drying line for "
+        "local plums and apples, supplied by 150 farmers.",
+        "agriculture",
+    ),
+    (
+        "Software outsourcing centre expansion in {place}",
+        "Growing a team of 40 engineers to 120; seed capital for offices and a training academy.",
+        "it",
+    ),
+    (
+        "Private diagnostic clinic in {place}",
+        "MRI and CT imaging centre with a teleradiology link to partner hospitals abroad.",
+        "health",
+    ),
+    (
+        "Investim në fermë blegtorale në {place}",
+        "Fermë me 200 lopë qumështore dhe linjë për djathë; kërkojmë investitorë nga diaspora.",
+        "agriculture",
+    ),
+    (
+        "Investicija u hladnjaču za voće u {place}",
+        "Hladnjača kapaciteta 1.500 tona za malinu i šljivu, sa linijom za sušenje.",
+        "agriculture",
+    ),
+    (
+        "Инвестиција у мини хидроелектрану код {place}",
+        "Мини хидроелектрана од 2 MW са свим дозволама; тражимо инвеститоре из дијаспоре.",
+        "energy",
+    ),
+    (
+        "Инвестиција во винарија во {place}",
+        "Проширување на семејна винарија со нова визба и дегустациска сала.",
+        "agriculture",
+    ),
+)
+VOLUNTEERING: tuple[tuple[str, str, str], ...] = (
+    (
+        "Volunteer doctors for a rural health week in {place}",
+        "Screening camps in villages around {place}; "
+        "we need general practitioners, paediatricians and nurses.",
+        "health",
+    ),
+    (
+        "Mentors for student startups at {org}",
+        "Monthly remote mentoring sessions for student founders: product, fundraising, going abroad.",
+        "education",
+    ),
+    (
+        "Vullnetarë mësues për shkollën verore në {place}",
+        "Mësues të matematikës dhe anglishtes për dy javë në korrik.",
+        "education",
+    ),
+    (
+        "Volonteri za čišćenje obale u {place}",
+        "Vikend akcija čišćenja obale i edukacija o recikliranju.",
+        "environment",
+    ),
+    (
+        "Волонтери лекари за сеоске амбуланте ({place})",
+        "Лекари опште праксе за две недеље рада у сеоским амбулантама.",
+        "health",
+    ),
+    (
+        "Remote code review volunteers for civic tech in {place}",
+        "Review pull requests of the municipal open-data portal, a few hours a week.",
+        "it",
+    ),
+    (
+        "Volunteer translators for return guides ({place})",
+        "Translate guides for returning families into German, Italian and English.",
+        "social",
+    ),
+)
+
+
+def _opportunities(rng: random.Random, organisations: list[Organisation], count: int) -> list[Opportunity]:
+    verified = [o for o in organisations if o.verified]
+    rows: list[Opportunity] = []
+    for index in range(count):
+        organisation = verified[index % len(verified)]
+        place = organisation.municipality or organisation.country
+        investment = rng.random() < 0.5
+        title, description, sector = rng.choice(INVESTMENTS if investment else VOLUNTEERING)
+        low = rng.choice((10_000, 25_000, 50_000, 100_000, 250_000))
+        rows.append(
+            Opportunity(
+                organisation_id=organisation.id,
+                kind="investment" if investment else "volunteering",
+                title=title.format(place=place, org=organisation.name, mw=rng.choice((2, 5, 10))),
+                description=description.format(place=place, org=organisation.name),
+                sector=sector,
+                country=organisation.country,
+                municipality=organisation.municipality,
+                ticket_min=low if investment else None,
+                ticket_max=low * rng.choice((2, 4, 10)) if investment else None,
+                currency="EUR" if investment else None,
+                hours_per_week=None if investment else rng.choice((4, 8, 20, 40)),
+                duration_weeks=None if investment else rng.choice((1, 2, 4, 12)),
+                mode=None if investment else rng.choice(("onsite", "remote", "hybrid")),
+                languages=rng.sample(["en", *ORIGINS[organisation.country][1]], k=2)
+                if rng.random() < 0.7
+                else ["en"],
+                contact_email=f"opportunities{index + 1}@demo.example",
+                status=OpportunityStatus.PENDING_REVIEW.value
+                if index % 10 == 9
+                else OpportunityStatus.PUBLISHED.value,
+                published_at=None if index % 10 == 9 else utcnow(),
+            )
+        )
+    return rows
+
+
 def _availability(rng: random.Random, today: date) -> list[AvailabilityWindow]:
     # Most diaspora professionals can offer a few weeks or months a year; some have not said yet.
     windows = []
@@ -336,7 +468,7 @@ def _availability(rng: random.Random, today: date) -> list[AvailabilityWindow]:
 async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: int = 2027) -> dict[str, int]:
     """Load the demo set once; a second call changes nothing and reports zeros."""
     if await session.scalar(select(func.count()).select_from(Account).where(Account.email == ADMIN_EMAIL)):
-        return {"accounts": 0, "organisations": 0, "posts": 0, "profiles": 0}
+        return {"accounts": 0, "organisations": 0, "posts": 0, "opportunities": 0, "profiles": 0}
     rng = random.Random(seed)
     today = date.today()
     password_hash = hash_password(DEMO_PASSWORD)  # one hash for every demo account keeps loading fast
@@ -365,6 +497,7 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
     )
 
     posts = 0
+    organisations: list[Organisation] = []
     for index, (name, kind, country, municipality, sector) in enumerate(ORGANISATIONS):
         organisation = Organisation(
             name=name,
@@ -375,6 +508,7 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
             verified=index % 8 != 7,
         )
         session.add(organisation)
+        organisations.append(organisation)
         await session.flush()
         session.add(
             Account(
@@ -413,6 +547,9 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
             ]
             session.add(post)
             posts += 1
+
+    opportunities = _opportunities(rng, organisations, count=60)
+    session.add_all(opportunities)
 
     for index in range(profiles):
         profession = PROFESSIONS[index % len(PROFESSIONS)]
@@ -470,5 +607,6 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
         "accounts": profiles + len(ORGANISATIONS) + 2,
         "organisations": len(ORGANISATIONS) + 1,
         "posts": posts,
+        "opportunities": len(opportunities),
         "profiles": profiles,
     }

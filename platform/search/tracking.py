@@ -67,7 +67,7 @@ def _after_commit(session: Session) -> None:
             wake()
 
 
-def _after_rollback(session: Session) -> None:
+def _after_rollback(session: Session, previous_transaction: Any) -> None:
     session.info.pop(outbox.OUTBOX_TOUCHED, None)
 
 

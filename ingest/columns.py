@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-KINDS = ("profiles", "organisations", "posts")
+KINDS = ("profiles", "organisations", "posts", "opportunities")
 
 
 class CellError(ValueError):
@@ -191,6 +191,46 @@ def _build_post(cells: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return body, _drop_empty({"organisation_external_id": cells.get("organisation_external_id")})
 
 
+def _build_opportunity(cells: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    body = _drop_empty(
+        {
+            "kind": (cells.get("kind") or "").lower() or None,
+            "title": cells.get("title"),
+            "sector": (cells.get("sector") or "").lower() or None,
+            "country": (cells.get("country") or "").upper() or None,
+            "description": cells.get("description"),
+            "municipality": cells.get("municipality"),
+            "ticket_min": cells.get("ticket_min"),
+            "ticket_max": cells.get("ticket_max"),
+            "currency": (cells.get("currency") or "").upper() or None,
+            "hours_per_week": cells.get("hours_per_week"),
+            "duration_weeks": cells.get("duration_weeks"),
+            "mode": (cells.get("mode") or "").lower() or None,
+            "languages": [code.lower() for code in cells.get("languages") or []],
+            "contact_email": cells.get("contact_email"),
+            "contact_url": cells.get("contact_url"),
+        }
+    )
+    extra = {
+        "organisation_external_id": cells.get("organisation_external_id"),
+        "status": (cells.get("status") or "").lower() or None,
+    }
+    return body, _drop_empty(extra)
+
+
+def amount(value: Any) -> int:
+    """A whole amount; spaces, apostrophes and thousands separators (1.000.000, 1,000,000) are read."""
+    if isinstance(value, int | float) and float(value).is_integer():
+        return int(value)  # a spreadsheet number cell
+    raw = re.sub(r"[\s'\u2019]", "", str(value))  # Swiss style: 1'000'000
+    if re.fullmatch(r"\d{1,3}([.,]\d{3})+", raw):
+        raw = re.sub(r"[.,]", "", raw)
+    try:
+        return int(raw)
+    except ValueError:
+        raise CellError(f"{value!r} is not a whole amount") from None
+
+
 PROFILES = Kind(
     "profiles",
     {
@@ -263,7 +303,33 @@ POSTS = Kind(
     },
     _build_post,
 )
-KIND_BY_NAME = {kind.name: kind for kind in (PROFILES, ORGANISATIONS, POSTS)}
+OPPORTUNITIES = Kind(
+    "opportunities",
+    {
+        "external_id": Column(required=True),
+        "organisation_external_id": Column(
+            help="external_id of an organisation imported from the same source; staff uploads: their own"
+        ),
+        "kind": Column(required=True, help="investment or volunteering"),
+        "title": Column(required=True),
+        "sector": Column(required=True, help="health, education, it, energy, agriculture, tourism, ..."),
+        "country": Column(required=True),
+        "description": Column(),
+        "municipality": Column(),
+        "ticket_min": Column(amount, help="investment: whole units of the currency"),
+        "ticket_max": Column(amount),
+        "currency": Column(help="ISO code, e.g. EUR"),
+        "hours_per_week": Column(integer, help="volunteering"),
+        "duration_weeks": Column(integer),
+        "mode": Column(help="onsite, remote, hybrid"),
+        "languages": Column(a_list),
+        "contact_email": Column(),
+        "contact_url": Column(),
+        "status": Column(help="pending_review (default) or published; published only in imports by an admin"),
+    },
+    _build_opportunity,
+)
+KIND_BY_NAME = {kind.name: kind for kind in (PROFILES, ORGANISATIONS, POSTS, OPPORTUNITIES)}
 
 
 @dataclass

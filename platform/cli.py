@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from diaspora.ingest.columns import KINDS
 from diaspora.platform.db import migrate
 from diaspora.platform.db.engine import build_engine
 from diaspora.platform.settings import Settings, get_settings
@@ -216,7 +217,7 @@ def _record_import_command(kind: str) -> None:
         _import_records(kind, file, source, dry_run, report_path)
 
 
-for _kind in ("profiles", "organisations", "posts"):
+for _kind in KINDS:
     _record_import_command(_kind)
 
 

@@ -53,9 +53,10 @@ def test_samples_import_cleanly_and_a_second_import_changes_nothing(api: Api) ->
             ("profiles", "profiles.csv"),
             ("profiles", "profiles.jsonl"),
             ("posts", "posts.csv"),
+            ("opportunities", "opportunities.csv"),
         )
     ]
-    assert [(r.created, r.rejected) for r in first] == [(3, 0), (2, 0), (3, 0), (2, 0), (3, 0)]
+    assert [(r.created, r.rejected) for r in first] == [(3, 0), (2, 0), (3, 0), (2, 0), (3, 0), (3, 0)]
     assert all(not r.problems and not r.warnings for r in first)
     assert count_rows(_db(api), "profiles") == 5
     again = _import(api, "profiles", SAMPLES / "profiles.csv")
@@ -79,6 +80,16 @@ def test_samples_import_cleanly_and_a_second_import_changes_nothing(api: Api) ->
     }  # the draft is not live
     organisations = api.client.get("/api/organisations", params={"limit": 100}).json()["items"]
     assert "Универзитет у Новом Саду" not in {o["name"] for o in organisations}  # imported unverified
+    # Opportunities: amounts with thousands separators, Cyrillic titles; the unreviewed one stays private.
+    published = api.client.get("/api/opportunities", params={"limit": 100}).json()["items"]
+    solar = next(o for o in published if o["title"].startswith("Solarna"))
+    assert (solar["ticket_min"], solar["ticket_max"], solar["currency"]) == (50_000, 250_000, "EUR")
+    assert len(published) == 2
+    queue = api.client.get("/api/opportunities", headers=staff, params={"status": "pending_review"}).json()
+    assert [o["title"] for o in queue["items"]] == ["Инвестиција у студентски технолошки парк"]
+    assert queue["items"][0]["ticket_max"] == 1_000_000
+    again = _import(api, "opportunities", SAMPLES / "opportunities.csv")
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
     assert {"Komuna e Prizrenit", "Klinički centar Crne Gore"} <= {o["name"] for o in organisations}
 
 
@@ -211,3 +222,35 @@ def test_staff_upload_their_posts_file_and_see_the_report(api: Api) -> None:
         api.client.post(url, headers=member, files={"file": ("posts.csv", content, "text/csv")}).status_code
         == 403
     )
+
+
+def test_broken_opportunity_rows_are_reported(api: Api) -> None:
+    _import(api, "organisations", SAMPLES / "organisations.csv")
+    report = _import(api, "opportunities", BROKEN / "opportunities_bad_rows.csv")
+    problems = {(p.number, p.column) for p in report.problems}
+    assert problems == {
+        (2, ""),  # ticket_max below ticket_min: a rule across columns
+        (3, "kind"),
+        (4, ""),  # a ticket size without a currency
+        (5, "organisation_external_id"),
+        (6, "ticket_min"),
+        (7, "status"),
+    }
+    assert report.created == 1
+    assert count_rows(_db(api), "opportunities") == 1
+
+
+def test_staff_upload_opportunities_which_wait_for_review(api: Api) -> None:
+    staff, _ = api.organisation()
+    content = (SAMPLES / "opportunities.csv").read_bytes()
+    url = "/api/imports/opportunities"
+    body = api.client.post(url, headers=staff, files={"file": ("o.csv", content, "text/csv")}).json()
+    # Two rows ask to be published: staff cannot publish, an admin reviews them; the third goes in.
+    assert (body["created"], body["rejected"]) == (1, 2)
+    assert {(p["row"], p["column"]) for p in body["problems"]} == {(2, "status"), (3, "status")}
+    assert api.client.get("/api/opportunities").json()["total"] == 0
+    mine = api.client.get("/api/opportunities", headers=staff).json()["items"]
+    assert [o["status"] for o in mine] == ["pending_review"]
+    unverified, _ = api.organisation(verified=False)
+    body = api.client.post(url, headers=unverified, files={"file": ("o.csv", content, "text/csv")}).json()
+    assert body["created"] == 0

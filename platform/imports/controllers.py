@@ -40,9 +40,51 @@ class ImportReportOut(msgspec.Struct):
     problems: list[ProblemOut]
 
 
-class PostsUpload(msgspec.Struct):
+class Upload(msgspec.Struct):
     file: UploadFile
     dry_run: bool = False
+
+
+async def _upload(session: AsyncSession, user: CurrentUser, kind: str, data: Upload) -> ImportReportOut:
+    if user.organisation_id is None:
+        raise ClientException("Register your organisation first.")
+    suffix = Path(data.file.filename or "").suffix.lower()
+    if suffix not in FORMATS:
+        raise ClientException(
+            f"`file` must be .csv, .jsonl or .xlsx, not {suffix or 'without extension'!r}",
+            extra=[{"key": "file", "message": "unknown file type"}],
+        )
+    sessions: Any = async_sessionmaker(session.bind, expire_on_commit=False)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(await data.file.read())
+        try:
+            report = await import_file(
+                sessions,
+                kind,
+                path,
+                source=f"organisation:{user.organisation_id}",
+                dry_run=data.dry_run,
+                actor=user,
+            )
+        except ImportFileError as exc:
+            raise ClientException(str(exc).replace(path.name, data.file.filename or "file")) from exc
+    report.file = data.file.filename or report.file
+    return ImportReportOut(
+        file=report.file,
+        dry_run=report.dry_run,
+        rows=report.rows,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        rejected=report.rejected,
+        summary=report.summary(),
+        warnings=report.warnings,
+        problems=[ProblemOut(p.number, p.column, p.reason) for p in report.problems],
+    )
+
+
+_staff = requires_role(Role.ORGANISATION_STAFF, Role.MINISTRY)
 
 
 class ImportController(Controller):
@@ -52,7 +94,7 @@ class ImportController(Controller):
 
     @post(
         "/posts",
-        guards=[requires_role(Role.ORGANISATION_STAFF, Role.MINISTRY)],
+        guards=[_staff],
         status_code=200,
         request_max_body_size=MAX_UPLOAD_BYTES,
         summary="Upload your organisation's posts (CSV, JSON Lines or XLSX); returns the validation report",
@@ -61,41 +103,21 @@ class ImportController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[CurrentUser],
-        data: Annotated[PostsUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        data: Annotated[Upload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> ImportReportOut:
-        if user.organisation_id is None:
-            raise ClientException("Register your organisation first.")
-        suffix = Path(data.file.filename or "").suffix.lower()
-        if suffix not in FORMATS:
-            raise ClientException(
-                f"`file` must be .csv, .jsonl or .xlsx, not {suffix or 'without extension'!r}",
-                extra=[{"key": "file", "message": "unknown file type"}],
-            )
-        sessions: Any = async_sessionmaker(db_session.bind, expire_on_commit=False)
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"upload{suffix}"
-            path.write_bytes(await data.file.read())
-            try:
-                report = await import_file(
-                    sessions,
-                    "posts",
-                    path,
-                    source=f"organisation:{user.organisation_id}",
-                    dry_run=data.dry_run,
-                    actor=user,
-                )
-            except ImportFileError as exc:
-                raise ClientException(str(exc).replace(path.name, data.file.filename or "file")) from exc
-        report.file = data.file.filename or report.file
-        return ImportReportOut(
-            file=report.file,
-            dry_run=report.dry_run,
-            rows=report.rows,
-            created=report.created,
-            updated=report.updated,
-            unchanged=report.unchanged,
-            rejected=report.rejected,
-            summary=report.summary(),
-            warnings=report.warnings,
-            problems=[ProblemOut(p.number, p.column, p.reason) for p in report.problems],
-        )
+        return await _upload(db_session, user, "posts", data)
+
+    @post(
+        "/opportunities",
+        guards=[_staff],
+        status_code=200,
+        request_max_body_size=MAX_UPLOAD_BYTES,
+        summary="Upload your organisation's opportunities (reviewed before publication); returns the report",
+    )
+    async def upload_opportunities(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        data: Annotated[Upload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> ImportReportOut:
+        return await _upload(db_session, user, "opportunities", data)

@@ -1,4 +1,4 @@
-"""Bulk import of profiles, organisations and posts from CSV, JSON Lines and XLSX files.
+"""Bulk import of profiles, organisations, posts and opportunities from CSV, JSON Lines and XLSX files.
 
 Rows are validated with the API's own schemas, so an imported record obeys exactly the rules of one
 created through the API. Every rejected row is reported with its row number, column and reason, and the
@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,8 @@ from diaspora.platform.db.models import (
     AvailabilityWindow,
     Consent,
     ImportKey,
+    Opportunity,
+    OpportunityStatus,
     Organisation,
     Post,
     Profile,
@@ -43,6 +45,8 @@ from diaspora.platform.db.models import (
     Role,
     utcnow,
 )
+from diaspora.platform.opportunities import services as opportunities
+from diaspora.platform.opportunities.schemas import OpportunityIn
 from diaspora.platform.organisations.schemas import OrganisationIn
 from diaspora.platform.organisations.services import new_organisation
 from diaspora.platform.posts import services as posts
@@ -51,7 +55,12 @@ from diaspora.platform.profiles import services as profiles
 from diaspora.platform.profiles.schemas import DEFAULT_VISIBLE_FIELDS, ProfileIn
 
 BATCH = 1000
-_SCHEMAS: dict[str, type[Any]] = {"profiles": ProfileIn, "organisations": OrganisationIn, "posts": PostIn}
+_SCHEMAS: dict[str, type[Any]] = {
+    "profiles": ProfileIn,
+    "organisations": OrganisationIn,
+    "posts": PostIn,
+    "opportunities": OpportunityIn,
+}
 _ERROR_PATH = re.compile(r" - at `(\$[^`]*)`$")
 UNUSABLE_PASSWORD_HASH = "!imported"  # noqa: S105 - not an argon2 hash: nobody can log in with it
 
@@ -225,7 +234,12 @@ async def _write(
                 report.unchanged += 1
             else:
                 changed.append((valid, key))
-        writer = {"profiles": _write_profiles, "organisations": _write_organisations, "posts": _write_posts}
+        writer = {
+            "profiles": _write_profiles,
+            "organisations": _write_organisations,
+            "posts": _write_posts,
+            "opportunities": _write_opportunities,
+        }
         await writer[kind.name](session, fresh, changed, report, actor)
         if report.dry_run:
             await transaction.rollback()
@@ -420,16 +434,15 @@ async def _write_organisations(
         report.updated += 1
 
 
-async def _write_posts(
+async def _organisation_finder(
     session: AsyncSession,
-    fresh: list[_Valid],
-    changed: list[tuple[_Valid, ImportKey]],
+    valids: Sequence[_Valid],
     report: ImportReport,
     actor: CurrentUser | None,
-) -> None:
-    references = {v.row.extra.get("organisation_external_id") for v in fresh} | {
-        v.row.extra.get("organisation_external_id") for v, _ in changed
-    }
+) -> Callable[[_Valid], Awaitable[Organisation | None]]:
+    """Resolves a row's organisation: staff uploads use their own; operator and admin imports name one
+    imported from the same source in `organisation_external_id`. Problems go into the report."""
+    references = {v.row.extra.get("organisation_external_id") for v in valids}
     organisations = dict(
         (
             await session.execute(
@@ -442,9 +455,9 @@ async def _write_posts(
         ).all()
     )
 
-    def organisation_of(valid: _Valid) -> uuid.UUID | None:
+    async def organisation_of(valid: _Valid) -> Organisation | None:
         if actor is not None and actor.role is not Role.ADMIN and actor.organisation_id is not None:
-            return actor.organisation_id  # staff upload their own organisation's posts
+            return await session.get(Organisation, actor.organisation_id)  # staff upload their own
         reference = str(valid.row.extra.get("organisation_external_id", ""))
         if not reference:
             report.problems.append(RowProblem(valid.row.number, "organisation_external_id", "is required"))
@@ -458,22 +471,23 @@ async def _write_posts(
                     f"{reference!r} is not an organisation imported from this source",
                 )
             )
-        return organisation_id
+            return None
+        return await session.get(Organisation, organisation_id)
 
+    return organisation_of
+
+
+async def _write_posts(
+    session: AsyncSession,
+    fresh: list[_Valid],
+    changed: list[tuple[_Valid, ImportKey]],
+    report: ImportReport,
+    actor: CurrentUser | None,
+) -> None:
+    organisation_of = await _organisation_finder(session, fresh + [v for v, _ in changed], report, actor)
     for valid, key in [(v, None) for v in fresh] + list(changed):
-        organisation_id = organisation_of(valid)
-        if organisation_id is None:
-            continue
-        organisation = await session.get(Organisation, organisation_id)
-        assert organisation is not None
-        if actor is not None and actor.role is not Role.ADMIN and actor.organisation_id != organisation.id:
-            report.problems.append(
-                RowProblem(
-                    valid.row.number,
-                    "organisation_external_id",
-                    "you may only import posts of your own organisation",
-                )
-            )
+        organisation = await organisation_of(valid)
+        if organisation is None:
             continue
         data: PostIn = valid.data
         try:
@@ -501,3 +515,50 @@ async def _write_posts(
             posts.apply_post(post, data)
             key.content_hash = valid.digest  # type: ignore[union-attr]
             report.updated += 1
+
+
+async def _write_opportunities(
+    session: AsyncSession,
+    fresh: list[_Valid],
+    changed: list[tuple[_Valid, ImportKey]],
+    report: ImportReport,
+    actor: CurrentUser | None,
+) -> None:
+    # Operators and admins may import opportunities as published (they are the reviewers); staff
+    # uploads, and rows that do not say, wait for review like opportunities posted through the API.
+    may_publish = actor is None or actor.role is Role.ADMIN
+    organisation_of = await _organisation_finder(session, fresh + [v for v, _ in changed], report, actor)
+    for valid, key in [(v, None) for v in fresh] + list(changed):
+        organisation = await organisation_of(valid)
+        if organisation is None:
+            continue
+        if not may_publish and not organisation.verified:
+            report.problems.append(RowProblem(valid.row.number, "", "your organisation is not verified yet"))
+            continue
+        status = str(valid.row.extra.get("status") or OpportunityStatus.PENDING_REVIEW.value)
+        if status not in (OpportunityStatus.PENDING_REVIEW.value, OpportunityStatus.PUBLISHED.value):
+            report.problems.append(RowProblem(valid.row.number, "status", "is pending_review or published"))
+            continue
+        if status == OpportunityStatus.PUBLISHED.value and not (may_publish and organisation.verified):
+            reason = "needs a verified organisation" if may_publish else "is set by an admin's review"
+            report.problems.append(RowProblem(valid.row.number, "status", f"published {reason}"))
+            continue
+        row = await session.get(Opportunity, key.entity_id) if key is not None else None
+        if row is None:
+            row = Opportunity(
+                id=uuid.uuid4(), organisation_id=organisation.id, created_by_id=actor.id if actor else None
+            )
+            row.organisation = organisation
+            session.add(row)
+            report.created += 1
+        else:
+            report.updated += 1
+        opportunities.apply_opportunity(row, valid.data)
+        row.organisation_id = organisation.id
+        row.status = status
+        row.published_at = (row.published_at or utcnow()) if status == "published" else None
+        await session.flush()
+        if key is None:
+            await session.execute(insert(ImportKey), [_key(report, valid, row.id)])
+        else:
+            key.entity_id, key.content_hash = row.id, valid.digest

@@ -134,6 +134,25 @@ class Sector(enum.StrEnum):
     OTHER = "other"
 
 
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"
+    MATCHING = "matching"
+    INVITING = "inviting"
+    CLOSED = "closed"
+
+
+class MatchState(enum.StrEnum):
+    """A campaign's pair of post and person: proposed -> invited -> accepted / declined / expired;
+    accepted -> placed."""
+
+    PROPOSED = "proposed"
+    INVITED = "invited"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    PLACED = "placed"
+
+
 class PostStatus(enum.StrEnum):
     DRAFT = "draft"
     OPEN = "open"
@@ -488,3 +507,69 @@ class OutboxEvent(Base):
     available_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Campaign(Base):
+    """A ministry's matching campaign: many posts matched, invited and tracked at once."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    sectors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    countries: Mapped[list[str]] = mapped_column(JSON, default=list)
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.DRAFT.value)
+    one_post_per_person: Mapped[bool] = mapped_column(Boolean, default=True)
+    invitation_days: Mapped[int] = mapped_column(Integer, default=14)
+    last_run: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    posts: Mapped[list[CampaignPost]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class CampaignPost(Base):
+    __tablename__ = "campaign_posts"
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    post_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class CampaignMatch(Base):
+    """One person for one post of a campaign, with the score and explanation it was proposed with."""
+
+    __tablename__ = "campaign_matches"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "post_id", "profile_id"),
+        Index("ix_campaign_matches_profile_state", "profile_id", "state"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    post_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default=MatchState.PROPOSED.value)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    components: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    post: Mapped[Post] = relationship()
+    profile: Mapped[Profile] = relationship()

@@ -23,13 +23,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from diaspora.platform.accounts.controllers import AuthController, MeController
+from diaspora.platform.campaigns.controllers import CampaignController, InvitationController
 from diaspora.platform.core.auth import TokenAuthenticationMiddleware
 from diaspora.platform.core.errors import DomainError, domain_error_handler, http_error_handler
-from diaspora.platform.db import migrate
+from diaspora.platform.db import migrate, outbox
 from diaspora.platform.db.engine import build_engine
 from diaspora.platform.imports.controllers import ImportController
 from diaspora.platform.matches.controllers import MatchController
 from diaspora.platform.matches.engine import MatchingEngine
+from diaspora.platform.notifications.mail import MailSender
 from diaspora.platform.opportunities.controllers import OpportunityController
 from diaspora.platform.organisations.controllers import OrganisationController
 from diaspora.platform.posts.controllers import PostController
@@ -67,6 +69,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
     matching = MatchingEngine(settings, async_sessionmaker(engine, expire_on_commit=False))
 
     search = SearchSync(settings, engine)
+    mail = MailSender(settings, async_sessionmaker(engine, expire_on_commit=False))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -74,15 +77,20 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
         if not settings.sync_search_in_process:
             yield
             return
+        # Embedded mode: this process also consumes the outbox (search index, mail).
         stop = asyncio.Event()
-        task = asyncio.create_task(
-            search.run(stop, interval_seconds=settings.search_sync_interval_seconds), name="search-sync"
-        )
+        interval = settings.search_sync_interval_seconds
+        tasks = [
+            asyncio.create_task(search.run(stop, interval_seconds=interval), name="search-sync"),
+            asyncio.create_task(
+                outbox.consume_forever(mail.drain, stop, interval_seconds=interval, name="mail"), name="mail"
+            ),
+        ]
         try:
             yield
         finally:
             stop.set()
-            await task
+            await asyncio.gather(*tasks)
             await search.close()
 
     def provide_settings() -> Settings:
@@ -107,6 +115,8 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             ImportController,
             OpportunityController,
             SearchController,
+            CampaignController,
+            InvitationController,
             PageController,
         ],
         lifespan=[lifespan],
@@ -134,6 +144,6 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
         ),
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_request_body_bytes,
-        state=State({"settings": settings, "matching": matching, "search": search}),
+        state=State({"settings": settings, "matching": matching, "search": search, "mail": mail}),
         debug=settings.debug,
     )

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     search_sync_interval_seconds: float = Field(
         default=2.0, gt=0, le=3600, description="How often the outbox is polled for other processes' changes."
     )
+    smtp_host: str = Field(default="", description="SMTP server; empty: mail goes to a local mailbox file.")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    mail_from: str = Field(default="Diaspora platform <no-reply@localhost>", description="Sender of mail.")
+    mailbox_path: Path | None = Field(
+        default=None, description="The local mailbox (mbox) used without SMTP; default data_dir/mailbox.mbox."
+    )
     embedding_model: str = Field(
         default="packaged:all-MiniLM-L6-v2",
         description="A sentence-transformers model name or path; "
@@ -80,6 +89,10 @@ class Settings(BaseSettings):
         if self.search_sync_in_process is not None:
             return self.search_sync_in_process
         return self.search_backend == "embedded"
+
+    @property
+    def effective_mailbox_path(self) -> Path:
+        return self.mailbox_path or self.data_dir / "mailbox.mbox"
 
     @property
     def is_sqlite(self) -> bool:

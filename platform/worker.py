@@ -1,4 +1,5 @@
-"""The background worker: the search outbox consumer, and periodic housekeeping (sessions, embeddings)."""
+"""The background worker: the outbox consumers (search index, mail), and periodic housekeeping
+(expired sessions and invitations, embeddings)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import signal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from diaspora.platform.accounts.services import purge_expired_sessions
+from diaspora.platform.campaigns.services import expire_invitations
+from diaspora.platform.db import outbox
 from diaspora.platform.db.engine import build_engine
 from diaspora.platform.matches.engine import MatchingEngine
+from diaspora.platform.notifications.mail import MailSender
 from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings
 
@@ -22,9 +26,14 @@ async def run_once(sessions: async_sessionmaker[AsyncSession], matching: Matchin
     """One pass of every job; returns how much each did."""
     async with sessions() as session, session.begin():
         purged = await purge_expired_sessions(session)
+        expired = await expire_invitations(session)
     # Keeping the embedding store current here means API requests rarely have to encode anything.
     report = await matching.refresh()
-    return {"expired_sessions_purged": purged, "embeddings_encoded": report.encoded}
+    return {
+        "expired_sessions_purged": purged,
+        "invitations_expired": expired,
+        "embeddings_encoded": report.encoded,
+    }
 
 
 async def run_forever(settings: Settings, *, interval_seconds: float = 30.0) -> None:
@@ -38,9 +47,16 @@ async def run_forever(settings: Settings, *, interval_seconds: float = 30.0) -> 
         loop.add_signal_handler(sig, stop.set)
     log.info("worker started")
     # The search outbox is consumed continuously, beside the slower housekeeping passes.
-    search_task = asyncio.create_task(
-        search.run(stop, interval_seconds=settings.search_sync_interval_seconds), name="search-sync"
-    )
+    interval = settings.search_sync_interval_seconds
+    consumers = [
+        asyncio.create_task(search.run(stop, interval_seconds=interval), name="search-sync"),
+        asyncio.create_task(
+            outbox.consume_forever(
+                MailSender(settings, sessions).drain, stop, interval_seconds=interval, name="mail"
+            ),
+            name="mail",
+        ),
+    ]
     try:
         while not stop.is_set():
             try:
@@ -53,7 +69,7 @@ async def run_forever(settings: Settings, *, interval_seconds: float = 30.0) -> 
                 await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
     finally:
         stop.set()
-        await search_task
+        await asyncio.gather(*consumers)
         await search.close()
         await engine.dispose()
         log.info("worker stopped")

@@ -6,12 +6,15 @@ back with an exponential backoff. Events are never dropped: an outage of what th
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -19,6 +22,8 @@ from diaspora.platform.db.models import OutboxEvent, utcnow
 
 MAX_BACKOFF_SECONDS = 300.0
 OUTBOX_TOUCHED = "outbox_touched"
+log = logging.getLogger("diaspora.outbox")
+_wakers: list[Callable[[], None]] = []
 
 
 def enqueue(
@@ -37,14 +42,23 @@ def backoff(attempts: int) -> float:
 
 
 async def due(
-    session: AsyncSession, topics: Iterable[str], *, now: datetime | None = None, limit: int = 500
+    session: AsyncSession,
+    topics: Iterable[str],
+    *,
+    now: datetime | None = None,
+    limit: int = 500,
+    claim: bool = False,
 ) -> list[OutboxEvent]:
+    """Events due now, oldest first. `claim` locks them for this transaction where the database can
+    (PostgreSQL's SKIP LOCKED), so that concurrent consumers take different events."""
     query = (
         select(OutboxEvent)
         .where(OutboxEvent.topic.in_(list(topics)), OutboxEvent.available_at <= (now or utcnow()))
         .order_by(OutboxEvent.id)
         .limit(limit)
     )
+    if claim:
+        query = query.with_for_update(skip_locked=True)
     return list((await session.scalars(query)).all())
 
 
@@ -72,3 +86,54 @@ async def retry_later(
 async def pending(session: AsyncSession, topics: Iterable[str]) -> int:
     query = select(func.count()).select_from(OutboxEvent).where(OutboxEvent.topic.in_(list(topics)))
     return int(await session.scalar(query) or 0)
+
+
+# -- waking consumers in this process as soon as a transaction with events commits --------------------
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop(OUTBOX_TOUCHED, False):
+        for wake in list(_wakers):
+            wake()
+
+
+def _after_rollback(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(OUTBOX_TOUCHED, None)
+
+
+def install_commit_hook() -> None:
+    """Idempotent: every session of the process tells the consumers when it commits events."""
+    if not sa_event.contains(Session, "after_commit", _after_commit):
+        sa_event.listen(Session, "after_commit", _after_commit)
+        sa_event.listen(Session, "after_soft_rollback", _after_rollback)
+
+
+async def consume_forever(
+    drain: Callable[[], Awaitable[Any]], stop: asyncio.Event, *, interval_seconds: float, name: str
+) -> None:
+    """Call `drain` until `stop` is set: at once when this process commits events, and every
+    `interval_seconds` for events of other processes and retries coming due."""
+    install_commit_hook()
+    loop = asyncio.get_running_loop()
+    woken = asyncio.Event()
+
+    def wake() -> None:
+        loop.call_soon_threadsafe(woken.set)
+
+    _wakers.append(wake)
+    try:
+        while not stop.is_set():
+            woken.clear()
+            try:
+                await drain()
+            except Exception:  # keep consuming through a database blip
+                log.exception("%s: pass failed", name)
+            waiter = asyncio.ensure_future(woken.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait(
+                {waiter, stopper}, timeout=interval_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+            waiter.cancel()
+            stopper.cancel()
+    finally:
+        _wakers.remove(wake)

@@ -8,7 +8,7 @@ import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from diaspora.matching.scoring import Explanation
+from diaspora.matching.scoring import Explanation, Match
 from diaspora.platform.core.auth import CurrentUser
 from diaspora.platform.core.errors import PermissionDeniedError
 from diaspora.platform.db.models import ContactGrant, Organisation, Post, Profile, Role
@@ -55,25 +55,22 @@ def explanation_out(
     return out
 
 
-async def matches_for_post(
-    session: AsyncSession, engine: MatchingEngine, user: CurrentUser, post_id: uuid.UUID, *, limit: int
-) -> ProfileMatchList:
-    """The best profiles for a post, for the post's own organisation staff, ministries and admins."""
-    post = await get_post(session, user, post_id)
-    if user.role is Role.ORGANISATION_STAFF and user.organisation_id != post.organisation_id:
-        raise PermissionDeniedError("Only the post's own organisation sees its candidates.")
-    if user.role is Role.MEMBER:
-        raise PermissionDeniedError("Members see recommended posts, not other members.")
-    organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
-    ensure_may_browse_profiles(user, organisation)
+async def ranked_profiles(
+    session: AsyncSession, engine: MatchingEngine, post: Post, *, limit: int, refresh: bool = True
+) -> list[tuple[Profile, Match]]:
+    """The best profiles for a post, best first, among those open to matching now; no permission checks
+    (callers do them) and explanations unfiltered (callers filter them by what each member shows).
 
-    await engine.refresh()
+    A caller holding a write lock (SQLite: the database's) refreshes the engine before taking it and
+    passes `refresh=False`, since a refresh writes the embedding store through its own connection."""
+    if refresh:
+        await engine.refresh()
     assert engine.profiles is not None
     assert engine.posts is not None
     document = post_document(post)
     vector = engine.posts.vector_of(document.id)
     if vector is None:  # created after the refresh began; the next request will have it
-        return ProfileMatchList(post_id=document.id, model_id=engine.model_id, items=[])
+        return []
     mask = engine.profiles.filter_mask(document)
     candidates = engine.ranker.candidates(engine.profiles, vector, mask, limit)
     profiles = {
@@ -91,6 +88,24 @@ async def matches_for_post(
     matches = await anyio.to_thread.run_sync(
         lambda: engine.ranker.score_profiles(document, candidates, documents, limit)
     )
+    return [(profiles[m.id], m) for m in matches]
+
+
+async def matches_for_post(
+    session: AsyncSession, engine: MatchingEngine, user: CurrentUser, post_id: uuid.UUID, *, limit: int
+) -> ProfileMatchList:
+    """The best profiles for a post, for the post's own organisation staff, ministries and admins."""
+    post = await get_post(session, user, post_id)
+    if user.role is Role.ORGANISATION_STAFF and user.organisation_id != post.organisation_id:
+        raise PermissionDeniedError("Only the post's own organisation sees its candidates.")
+    if user.role is Role.MEMBER:
+        raise PermissionDeniedError("Members see recommended posts, not other members.")
+    organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
+    ensure_may_browse_profiles(user, organisation)
+
+    ranked = await ranked_profiles(session, engine, post, limit=limit)
+    matches = [match for _, match in ranked]
+    profiles = {str(profile.id): profile for profile, _ in ranked}
     granted: set[uuid.UUID] = set()
     if user.organisation_id is not None and matches:
         granted = set(
@@ -114,7 +129,7 @@ async def matches_for_post(
                 explanation=explanation_out(match.explanation, shown),
             )
         )
-    return ProfileMatchList(post_id=document.id, model_id=engine.model_id, items=items)
+    return ProfileMatchList(post_id=str(post.id), model_id=engine.model_id, items=items)
 
 
 async def recommendations_for_member(

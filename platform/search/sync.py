@@ -63,8 +63,6 @@ class SearchSync:
         self.configs: dict[str, IndexConfig] = load_all()
         self._prepared = False
         self._lock = asyncio.Lock()
-        self._wake: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         tracking.install()
 
     # -- mutual exclusion across processes -----------------------------------------------------------
@@ -171,39 +169,20 @@ class SearchSync:
                 break
         return total
 
-    def wake(self) -> None:
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
-
     async def run(self, stop: asyncio.Event, *, interval_seconds: float) -> None:
-        """Consume the outbox until `stop` is set: woken by commits in this process, and polling for
-        events written by other processes and for retries coming due."""
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        tracking.add_waker(self.wake)
-        try:
-            while not stop.is_set():
-                self._wake.clear()
-                try:
-                    report = await self.drain()
-                    if report.worked:
-                        log.info(
-                            "search sync: %d indexed, %d removed, %d failed",
-                            report.indexed,
-                            report.removed,
-                            report.failed,
-                        )
-                except Exception:  # keep syncing through a database blip
-                    log.exception("search sync pass failed")
-                waiter = asyncio.ensure_future(self._wake.wait())
-                stopper = asyncio.ensure_future(stop.wait())
-                await asyncio.wait(
-                    {waiter, stopper}, timeout=interval_seconds, return_when=asyncio.FIRST_COMPLETED
+        """Consume the outbox until `stop` is set."""
+
+        async def drain() -> None:
+            report = await self.drain()
+            if report.worked:
+                log.info(
+                    "search sync: %d indexed, %d removed, %d failed",
+                    report.indexed,
+                    report.removed,
+                    report.failed,
                 )
-                waiter.cancel()
-                stopper.cancel()
-        finally:
-            tracking.remove_waker(self.wake)
+
+        await outbox.consume_forever(drain, stop, interval_seconds=interval_seconds, name="search sync")
 
     # -- rebuilding and searching --------------------------------------------------------------------
 

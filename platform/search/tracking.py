@@ -9,7 +9,6 @@ Code that writes these tables with Core statements must call `outbox.enqueue` it
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from itertools import chain
 from typing import Any
 
@@ -18,18 +17,6 @@ from sqlalchemy.orm import Session
 
 from diaspora.platform.db import outbox
 from diaspora.platform.db.models import Opportunity, Organisation, Post
-
-_wakers: list[Callable[[], None]] = []
-
-
-def add_waker(callback: Callable[[], None]) -> None:
-    """Call `callback` after each commit that wrote outbox events (the in-process sync wakes up)."""
-    _wakers.append(callback)
-
-
-def remove_waker(callback: Callable[[], None]) -> None:
-    if callback in _wakers:
-        _wakers.remove(callback)
 
 
 def _ensure_id(obj: Post | Opportunity) -> uuid.UUID:
@@ -61,19 +48,8 @@ def _collect(session: Session, flush_context: Any, instances: Any) -> None:
         outbox.enqueue(session, topic, entity_id)
 
 
-def _after_commit(session: Session) -> None:
-    if session.info.pop(outbox.OUTBOX_TOUCHED, False):
-        for wake in list(_wakers):
-            wake()
-
-
-def _after_rollback(session: Session, previous_transaction: Any) -> None:
-    session.info.pop(outbox.OUTBOX_TOUCHED, None)
-
-
 def install() -> None:
     """Idempotent: hooks every SQLAlchemy session of the process."""
     if not event.contains(Session, "before_flush", _collect):
         event.listen(Session, "before_flush", _collect)
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_soft_rollback", _after_rollback)
+    outbox.install_commit_hook()

@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, MediaType, Response, get, patch, post, put
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from diaspora.platform.campaigns import dashboard as dashboards
+from diaspora.platform.campaigns import learning, services
+from diaspora.platform.campaigns.schemas import (
+    AnswerIn,
+    CampaignIn,
+    CampaignOut,
+    CampaignPage,
+    CampaignStatusIn,
+    InvitationList,
+    InvitationOut,
+    InviteIn,
+    MatchChangeIn,
+    MatchOut,
+    PairIn,
+    ProposalOut,
+)
+from diaspora.platform.core.auth import CurrentUser, provide_user, requires_role
+from diaspora.platform.db.models import Role
+from diaspora.platform.matches.engine import MatchingEngine
+
+_managers = requires_role(Role.MINISTRY, Role.ADMIN)
+
+
+class CampaignController(Controller):
+    path = "/api/campaigns"
+    tags = ["campaigns"]
+    guards = [_managers]
+    dependencies = {"user": Provide(provide_user)}
+
+    @post(
+        "/",
+        guards=[requires_role(Role.MINISTRY)],
+        summary="Create a campaign (its posts chosen or by filter)",
+    )
+    async def create(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[CampaignIn],
+    ) -> CampaignOut:
+        return services.campaign_out(await services.create_campaign(db_session, user, data))
+
+    @get("/", summary="Your ministry's campaigns")
+    async def list_(
+        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[CurrentUser]
+    ) -> CampaignPage:
+        rows = await services.list_campaigns(db_session, user)
+        return CampaignPage(items=[services.campaign_out(c) for c in rows], total=len(rows))
+
+    @get("/{campaign_id:uuid}", summary="One campaign")
+    async def get_one(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        campaign_id: FromPath[uuid.UUID],
+    ) -> CampaignOut:
+        return services.campaign_out(await services.get_campaign(db_session, user, campaign_id))
+
+    @put("/{campaign_id:uuid}", summary="Replace a campaign's settings and posts")
+    async def replace(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        campaign_id: FromPath[uuid.UUID],
+        data: JSONBody[CampaignIn],
+    ) -> CampaignOut:
+        return services.campaign_out(await services.update_campaign(db_session, user, campaign_id, data))
+
+    @post("/{campaign_id:uuid}/status", status_code=200, summary="Move the campaign on (or close it)")
+    async def status(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        campaign_id: FromPath[uuid.UUID],
+        data: JSONBody[CampaignStatusIn],
+    ) -> CampaignOut:
+        return services.campaign_out(await services.set_status(db_session, user, campaign_id, data.status))
+
+    @post(
+        "/{campaign_id:uuid}/run",
+        status_code=200,
+        summary="Match the whole campaign: the assignment of largest total score, with the greedy comparison",
+    )
+    async def run(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        matching: NamedDependency[MatchingEngine],
+        campaign_id: FromPath[uuid.UUID],
+    ) -> ProposalOut:
+        campaign = await services.run_matching(db_session, matching, user, campaign_id)
+        _, rows = await services.proposal(db_session, user, campaign.id)
+        return ProposalOut(campaign.id, dict(campaign.last_run), [services.match_out(r) for r in rows])
+
+    @get("/{campaign_id:uuid}/proposal", summary="The proposal and the answers so far, with explanations")
+    async def proposal(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        campaign_id: FromPath[uuid.UUID],
+    ) -> ProposalOut:
+        campaign, rows = await services.proposal(db_session, user, campaign_id)
+        return ProposalOut(campaign.id, dict(campaign.last_run), [services.match_out(r) for r in rows])
+
+    @post(
+        "/{campaign_id:uuid}/pairs", summary="Pin a person to a post, or exclude the pair, for the next runs"
+    )
+    async def add_pair(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        matching: NamedDependency[MatchingEngine],
+        campaign_id: FromPath[uuid.UUID],
+        data: JSONBody[PairIn],
+    ) -> MatchOut:
+        row = await services.add_pair(db_session, matching, user, campaign_id, data)
+        (loaded,) = await services._matches(db_session, campaign_id, [row.id])
+        return services.match_out(loaded)
+
+    @patch("/{campaign_id:uuid}/matches/{match_id:uuid}", summary="Pin or exclude a proposed pair")
+    async def change(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        campaign_id: FromPath[uuid.UUID],
+        match_id: FromPath[uuid.UUID],
+        data: JSONBody[MatchChangeIn],
+    ) -> MatchOut:
+        return services.match_out(await services.change_match(db_session, user, campaign_id, match_id, data))
+
+    @post(
+        "/{campaign_id:uuid}/invitations", status_code=200, summary="Invite proposed people (all or nothing)"
+    )
+    async def invite(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        campaign_id: FromPath[uuid.UUID],
+        data: JSONBody[InviteIn],
+    ) -> list[MatchOut]:
+        rows = await services.invite(db_session, user, campaign_id, data)
+        return [services.match_out(r) for r in rows]
+
+    @post(
+        "/{campaign_id:uuid}/matches/{match_id:uuid}/place",
+        status_code=200,
+        summary="Mark an acceptance placed",
+    )
+    async def place(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        campaign_id: FromPath[uuid.UUID],
+        match_id: FromPath[uuid.UUID],
+    ) -> MatchOut:
+        row = await services.place(db_session, user, campaign_id, match_id)
+        return services.match_out(row)
+
+    @get(
+        "/{campaign_id:uuid}/dashboard",
+        summary="Funnel, fill rates, skill-gap map (JSON, or CSV with format=csv)",
+    )
+    async def dashboard(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        matching: NamedDependency[MatchingEngine],
+        campaign_id: FromPath[uuid.UUID],
+        format: Annotated[str, QueryParameter(pattern="^(json|csv)$")] = "json",
+    ) -> Response[Any]:
+        data = await dashboards.dashboard(db_session, matching, user, campaign_id)
+        if format == "csv":
+            return Response(
+                dashboards.dashboard_csv(data),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.csv"'},
+            )
+        return Response(data, media_type=MediaType.JSON)
+
+    @post(
+        "/{campaign_id:uuid}/learn-weights",
+        status_code=200,
+        summary="Fit score weights on accepted against declined answers; compare on held-out answers",
+    )
+    async def learn(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        matching: NamedDependency[MatchingEngine],
+        campaign_id: FromPath[uuid.UUID],
+    ) -> learning.LearntWeightsOut:
+        return await learning.learn_weights(db_session, user, campaign_id, matching.ranker.weights)
+
+
+class InvitationController(Controller):
+    path = "/api/me/invitations"
+    tags = ["campaigns"]
+    guards = [requires_role(Role.MEMBER)]
+    dependencies = {"user": Provide(provide_user)}
+
+    @get("/", summary="Your invitations and their states")
+    async def list_(
+        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[CurrentUser]
+    ) -> InvitationList:
+        return InvitationList(items=await services.my_invitations(db_session, user))
+
+    @post("/{match_id:uuid}/answer", status_code=200, summary="Accept or decline an invitation (once)")
+    async def answer(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[CurrentUser],
+        match_id: FromPath[uuid.UUID],
+        data: JSONBody[AnswerIn],
+    ) -> InvitationOut:
+        await services.answer(db_session, user, match_id, data)
+        items = await services.my_invitations(db_session, user)
+        return next(i for i in items if i.id == match_id)

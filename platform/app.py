@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -18,6 +18,7 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,9 +40,33 @@ from diaspora.platform.profiles.controllers import ProfileController
 from diaspora.platform.search.controllers import SearchController
 from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings, get_settings
+from diaspora.platform.taxonomy.controllers import TaxonomyController
+from diaspora.platform.web import i18n
+from diaspora.platform.web.forms import LoginRequired, login_redirect
+from diaspora.platform.web.member import MemberPages
+from diaspora.platform.web.ministry import MinistryPages
+from diaspora.platform.web.organisation import OrganisationPages
 from diaspora.platform.web.pages import PageController
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "frontend_templates"
+
+
+def _setup_templates(engine: JinjaTemplateEngine) -> None:
+    """Jinja with gettext: `_()` and `ngettext()` translate into the request's language."""
+    env = engine.engine
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda message: i18n.translations(i18n.current()).gettext(message),
+        lambda singular, plural, n: i18n.translations(i18n.current()).ngettext(singular, plural, n),
+        newstyle=True,
+    )
+    env.globals["languages"] = i18n.LANGUAGES
+    env.globals["current_language"] = i18n.current
+
+
+def _activate_language(request: Request[Any, Any, Any]) -> None:
+    i18n.activate(i18n.choose(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language")))
+    request.state.language = i18n.current()
 
 
 @get("/health", tags=["operations"], summary="Liveness and database reachability")
@@ -102,7 +127,12 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
     def provide_matching() -> MatchingEngine:
         return matching
 
-    exception_handlers: Any = {DomainError: domain_error_handler, HTTPException: http_error_handler}
+    exception_handlers: Any = {
+        DomainError: domain_error_handler,
+        HTTPException: http_error_handler,
+        LoginRequired: login_redirect,
+    }
+    templates = settings.templates_dir or TEMPLATES_DIR
     return Litestar(
         route_handlers=[
             health,
@@ -117,8 +147,16 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             SearchController,
             CampaignController,
             InvitationController,
+            TaxonomyController,
             PageController,
+            MemberPages,
+            OrganisationPages,
+            MinistryPages,
+            create_static_files_router(
+                path="/static", directories=[templates / "static"], include_in_schema=False
+            ),
         ],
+        before_request=_activate_language,
         lifespan=[lifespan],
         plugins=[SQLAlchemyPlugin(config=alchemy)],
         dependencies={
@@ -134,7 +172,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             exclude=["^/api/", "^/health$", "^/schema"],
         ),
         template_config=TemplateConfig(
-            directory=settings.templates_dir or TEMPLATES_DIR, engine=JinjaTemplateEngine
+            directory=templates, engine=JinjaTemplateEngine, engine_callback=_setup_templates
         ),
         openapi_config=OpenAPIConfig(
             title="Diaspora skills-matching platform",

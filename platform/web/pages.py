@@ -3,20 +3,73 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.platform.accounts import services as accounts
+from diaspora.platform.accounts.schemas import RegistrationIn
 from diaspora.platform.core.auth import SESSION_COOKIE, CurrentUser, provide_optional_user
+from diaspora.platform.core.errors import DomainError
+from diaspora.platform.db.models import Account, OpportunityKind, Sector
+from diaspora.platform.search.controllers import run_search
+from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings
+from diaspora.platform.web import i18n
+from diaspora.platform.web.forms import domain_errors, form_of, validate
+from diaspora.platform.web.i18n import gettext as _
 
-FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+HOME_BY_ROLE = {"member": "/me", "organisation_staff": "/org", "ministry": "/campaigns"}
+
+
+def labels() -> dict[str, str]:
+    """Display names of the codes shown in pages, in the current language."""
+    return {
+        OpportunityKind.INVESTMENT.value: _("Investment"),
+        OpportunityKind.VOLUNTEERING.value: _("Volunteering"),
+        Sector.HEALTH.value: _("Health"),
+        Sector.EDUCATION.value: _("Education"),
+        Sector.RESEARCH.value: _("Research"),
+        Sector.IT.value: _("IT"),
+        Sector.ENGINEERING.value: _("Engineering"),
+        Sector.ENERGY.value: _("Energy"),
+        Sector.AGRICULTURE.value: _("Agriculture"),
+        Sector.TOURISM.value: _("Tourism"),
+        Sector.MANUFACTURING.value: _("Manufacturing"),
+        Sector.FINANCE.value: _("Finance"),
+        Sector.PUBLIC_ADMINISTRATION.value: _("Public administration"),
+        Sector.CULTURE.value: _("Culture"),
+        Sector.SOCIAL.value: _("Social"),
+        Sector.ENVIRONMENT.value: _("Environment"),
+        Sector.OTHER.value: _("Other"),
+    }
+
+
+def _safe_next(value: str | None) -> str | None:
+    # Only paths of this site: never an open redirect to another host.
+    return value if value and value.startswith("/") and not value.startswith("//") else None
+
+
+async def _start_session(
+    db_session: AsyncSession, settings: Settings, account: Account, target: str
+) -> Redirect:
+    ttl = timedelta(hours=settings.session_ttl_hours)
+    token, _session = await accounts.open_session(db_session, account, kind="cookie", ttl=ttl)
+    response = Redirect(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(ttl.total_seconds()),
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+    )
+    return response
 
 
 class PageController(Controller):
@@ -28,43 +81,117 @@ class PageController(Controller):
         return Template("home.html", context={"user": maybe_user})
 
     @get("/login")
-    async def login_form(self, maybe_user: NamedDependency[CurrentUser | None]) -> Template:
-        return Template("login.html", context={"user": maybe_user, "email": "", "error": None})
+    async def login_form(
+        self, maybe_user: NamedDependency[CurrentUser | None], next: FromQuery[str | None] = None
+    ) -> Template:
+        return Template("login.html", context={"user": maybe_user, "email": "", "error": None, "next": next})
 
     @post("/login", status_code=200)
     async def login(
-        self, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings], data: FormData
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
     ) -> Template | Redirect:
-        email = (data.get("email") or "").strip()
-        account = await accounts.authenticate(db_session, email, data.get("password") or "")
+        data = await form_of(request)
+        email = str(data.get("email") or "").strip()
+        account = await accounts.authenticate(db_session, email, str(data.get("password") or ""))
         if account is None:
             return Template(
                 "login.html",
-                context={"user": None, "email": email, "error": "Email or password is wrong."},
+                context={
+                    "user": None,
+                    "email": email,
+                    "error": _("Email or password is wrong."),
+                    "next": data.get("next"),
+                },
                 status_code=401,
             )
-        ttl = timedelta(hours=settings.session_ttl_hours)
-        token, _ = await accounts.open_session(db_session, account, kind="cookie", ttl=ttl)
-        response = Redirect("/", status_code=303)
-        response.set_cookie(
-            SESSION_COOKIE,
-            token,
-            max_age=int(ttl.total_seconds()),
-            httponly=True,
-            secure=settings.cookie_secure,
-            samesite="lax",
+        target = _safe_next(str(data.get("next") or "")) or HOME_BY_ROLE.get(account.role, "/")
+        return await _start_session(db_session, settings, account, target)
+
+    @get("/register")
+    async def register_form(self, maybe_user: NamedDependency[CurrentUser | None]) -> Template:
+        return Template("register.html", context={"user": maybe_user, "form": {}, "errors": {}})
+
+    @post("/register", status_code=200)
+    async def register(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+    ) -> Template | Redirect:
+        form = await form_of(request)
+        fields = {k: str(form.get(k) or "").strip() for k in ("email", "display_name", "role")}
+        fields["role"] = fields["role"] or "member"
+        data, errors = validate(RegistrationIn, {**fields, "password": str(form.get("password") or "")})
+        if data is not None:
+            try:
+                account = await accounts.register(db_session, data)
+            except DomainError as exc:
+                errors = domain_errors(exc)
+            else:
+                return await _start_session(
+                    db_session, settings, account, HOME_BY_ROLE.get(account.role, "/")
+                )
+        return Template(
+            "register.html", context={"user": None, "form": fields, "errors": errors}, status_code=400
         )
-        return response
 
     @post("/logout", status_code=303)
     async def logout(
-        self,
-        db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
-        request: Request[Any, Any, Any],
+        self, db_session: NamedDependency[AsyncSession], maybe_user: NamedDependency[CurrentUser | None]
     ) -> Redirect:
         if maybe_user is not None:
             await accounts.close_session(db_session, maybe_user.session_id)
         response = Redirect("/", status_code=303)
         response.delete_cookie(SESSION_COOKIE)
         return response
+
+    @post("/language", status_code=303)
+    async def language(self, request: Request[Any, Any, Any]) -> Redirect:
+        data = await form_of(request)
+        chosen = str(data.get("lang") or "")
+        referer = request.headers.get("referer", "/")
+        back = "/" + referer.split("://", 1)[-1].split("/", 1)[-1] if "://" in referer else "/"
+        response = Redirect(_safe_next(back) or "/", status_code=303)
+        if chosen in i18n.LANGUAGES:
+            response.set_cookie(i18n.COOKIE, chosen, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+        return response
+
+    @get("/opportunities")
+    async def opportunities(
+        self,
+        request: Request[Any, Any, Any],
+        maybe_user: NamedDependency[CurrentUser | None],
+        search: NamedDependency[SearchSync],
+    ) -> Template:
+        """Discovery: the form's fields are the search API's parameters: every search is a shareable URL."""
+        params = {k: [v for v in request.query_params.getall(k) if v != ""] for k in request.query_params}
+        partial = params.pop("partial", None) is not None
+        params = {k: v for k, v in params.items() if v}
+        params["facets"] = ["kind,sector,country"]
+        error, result = None, None
+        try:
+            _q, result = await run_search(search, "opportunities", params)
+        except Exception as exc:  # a bad parameter in a hand-edited URL: say so, show no results
+            detail = getattr(exc, "detail", None)
+            if detail is None:
+                raise
+            error = _("This search cannot be run: %(reason)s", reason=detail)
+
+        def page_query(page: int) -> str:
+            pairs = [(k, v) for k, values in params.items() if k not in ("facets", "page") for v in values]
+            return urlencode([*pairs, ("page", str(page))])
+
+        context = {
+            "user": maybe_user,
+            "params": request.query_params,
+            "result": result,
+            "error": error,
+            "facets": result.facets if result else {},
+            "facet_titles": [("kind", _("Kind")), ("sector", _("Sector")), ("country", _("Country"))],
+            "labels": labels(),
+            "page_query": page_query,
+        }
+        return Template("opportunity_results.html" if partial else "opportunities.html", context=context)

@@ -1,0 +1,90 @@
+"""Form handling for pages: read a submitted form, validate it with the API's own schemas, and turn
+validation errors into messages next to the fields, keeping what the person typed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import msgspec
+from litestar import Request
+from litestar.exceptions import HTTPException
+from litestar.response import Redirect
+
+from diaspora.platform.core.auth import CurrentUser
+from diaspora.platform.core.errors import DomainError
+from diaspora.platform.db.models import Role
+from diaspora.platform.web.i18n import gettext as _
+
+T = TypeVar("T")
+_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+
+
+class LoginRequired(HTTPException):
+    """A page for logged-in people was asked for without a session: off to the login page."""
+
+    status_code = 303
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(detail="login required")
+        self.next_path = next_path
+
+
+class WrongRole(HTTPException):
+    status_code = 403
+
+
+def login_redirect(request: Request[Any, Any, Any], exc: LoginRequired) -> Redirect:
+    return Redirect(f"/login?next={quote(exc.next_path, safe='/')}", status_code=303)
+
+
+def require(request: Request[Any, Any, Any], user: CurrentUser | None, *roles: Role) -> CurrentUser:
+    if user is None:
+        raise LoginRequired(request.url.path)
+    if roles and user.role not in roles:
+        raise WrongRole(detail=_("This page is not for your kind of account."))
+    return user
+
+
+async def form_of(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Single values as strings, repeated fields (checkboxes) as lists."""
+    form = await request.form()
+    out: dict[str, Any] = {}
+    for key in form:
+        values = form.getall(key)
+        out[key] = values if len(values) > 1 or key.endswith("[]") else values[0]
+    return out
+
+
+def friendly(message: str) -> str:
+    if "length >=" in message:
+        minimum = message.rsplit(">=", 1)[1].strip(" `")
+        return _("Too short: at least %(n)s characters.", n=minimum)
+    if "length <=" in message:
+        maximum = message.rsplit("<=", 1)[1].strip(" `")
+        return _("Too long: at most %(n)s characters.", n=maximum)
+    if "Invalid enum value" in message:
+        return _("Choose one of the options.")
+    if "must match pattern" in message:
+        return _("This does not have the expected form.")
+    if "Expected `int`" in message:
+        return _("Enter a whole number.")
+    if "Invalid RFC 3339" in message or "date" in message:
+        return _("Enter a date as YYYY-MM-DD.")
+    return message
+
+
+def validate(schema: type[T], data: dict[str, Any]) -> tuple[T | None, dict[str, str]]:
+    """The schema instance, or the errors keyed by top-level field (the first one msgspec reports)."""
+    try:
+        return msgspec.convert(data, schema), {}
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        match = _PATH.search(message)
+        field = match.group(1).split(".")[0].split("[")[0] if match else "_form"
+        return None, {field or "_form": friendly(_PATH.sub("", message))}
+
+
+def domain_errors(exc: DomainError) -> dict[str, str]:
+    return {exc.field or "_form": exc.message}

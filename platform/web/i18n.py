@@ -1,0 +1,71 @@
+"""Interface languages: gettext catalogues (Babel) compiled from `frontend_templates/locale` at start.
+
+The language of a request is the `lang` cookie when the person chose one, else the best match of their
+browser's Accept-Language, else English. Templates call `_()`; strings in Python use `gettext` here.
+"""
+
+from __future__ import annotations
+
+import gettext as gettext_module
+import io
+from collections.abc import Mapping
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LANGUAGES: Mapping[str, str] = {"en": "English", "sq": "Shqip"}
+DEFAULT = "en"
+COOKIE = "lang"
+LOCALE_DIR = Path(__file__).resolve().parent.parent.parent / "frontend_templates" / "locale"
+_current: ContextVar[str] = ContextVar("language", default=DEFAULT)
+
+
+@cache
+def translations(language: str, locale_dir: Path = LOCALE_DIR) -> gettext_module.NullTranslations:
+    source = locale_dir / language / "LC_MESSAGES" / "messages.po"
+    if language == DEFAULT or not source.exists():
+        return gettext_module.NullTranslations()
+    with source.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext_module.GNUTranslations(compiled)
+
+
+def choose(cookie: str | None, accept_language: str | None) -> str:
+    if cookie in LANGUAGES:
+        return str(cookie)
+    preferred = []
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().replace("-", "_")
+        if tag:
+            preferred.append(tag)
+    try:
+        negotiated = Locale.negotiate(preferred, list(LANGUAGES), sep="_")
+    except (UnknownLocaleError, ValueError):
+        negotiated = None
+    return str(negotiated) if negotiated is not None and str(negotiated) in LANGUAGES else DEFAULT
+
+
+def activate(language: str) -> None:
+    _current.set(language if language in LANGUAGES else DEFAULT)
+
+
+def current() -> str:
+    return _current.get()
+
+
+def gettext(message: str, **variables: Any) -> str:
+    text = translations(_current.get()).gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
+    text = translations(_current.get()).ngettext(singular, plural, n)
+    return text % {"num": n, **variables}

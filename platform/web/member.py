@@ -1,0 +1,261 @@
+"""The member's pages: profile editor, recommendations with reasons, invitations, data export, erasure."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from diaspora.platform.accounts import services as accounts
+from diaspora.platform.campaigns import services as campaigns
+from diaspora.platform.campaigns.schemas import AnswerIn
+from diaspora.platform.core.auth import SESSION_COOKIE, CurrentUser, provide_optional_user
+from diaspora.platform.core.errors import DomainError
+from diaspora.platform.db.models import AvailabilityMode, LanguageLevel, Profile, Role
+from diaspora.platform.matches.engine import MatchingEngine
+from diaspora.platform.matches.services import recommendations_for_member
+from diaspora.platform.profiles import services as profiles
+from diaspora.platform.profiles.schemas import DEFAULT_VISIBLE_FIELDS, VISIBLE_FIELDS, ProfileIn
+from diaspora.platform.web.forms import domain_errors, form_of, require, validate
+from diaspora.platform.web.i18n import gettext as _
+
+LANGUAGE_ROWS = 4
+AVAILABILITY_ROWS = 2
+
+
+def visible_field_help() -> dict[str, str]:
+    """What each consent switch means, in plain words."""
+    return {
+        "name": _("Your name"),
+        "headline": _("Your headline (e.g. 'Cardiologist in Munich')"),
+        "summary": _("Your summary"),
+        "residence_country": _("The country you live in"),
+        "origin": _("Where you come from (country and town)"),
+        "languages": _("The languages you speak"),
+        "years_experience": _("Your years of experience"),
+        "sectors": _("Your sectors"),
+        "skills": _("Your skills"),
+        "credentials": _("Your diplomas and licences"),
+        "availability": _("When and how you are available"),
+    }
+
+
+def mode_labels() -> dict[str, str]:
+    return {
+        AvailabilityMode.ONSITE_RETURN.value: _("Come back on site for a while"),
+        AvailabilityMode.REMOTE.value: _("Work remotely"),
+        AvailabilityMode.VOLUNTEER.value: _("Volunteer"),
+        AvailabilityMode.INVEST.value: _("Invest"),
+    }
+
+
+def form_from_profile(profile: Profile | None) -> dict[str, Any]:
+    if profile is None:
+        return {"visible": list(DEFAULT_VISIBLE_FIELDS), "open_to_matching": True, "open_to_contact": False}
+    form: dict[str, Any] = {
+        "headline": profile.headline,
+        "summary": profile.summary,
+        "residence_country": profile.residence_country or "",
+        "origin_country": profile.origin_country or "",
+        "origin_municipality": profile.origin_municipality or "",
+        "years_experience": "" if profile.years_experience is None else str(profile.years_experience),
+        "skills": "\n".join(s.name for s in profile.skills),
+    }
+    for i, language in enumerate(profile.languages[:LANGUAGE_ROWS]):
+        form[f"language_{i}"], form[f"level_{i}"] = language.code, language.level
+    for i, window in enumerate(profile.availability[:AVAILABILITY_ROWS]):
+        form[f"start_{i}"], form[f"end_{i}"] = window.start_date.isoformat(), window.end_date.isoformat()
+        form[f"modes_{i}"] = list(window.modes)
+        form[f"hours_{i}"] = "" if window.hours_per_week is None else str(window.hours_per_week)
+    consent = profile.consent
+    form["visible"] = (
+        profiles.decode_visible_fields(consent.visible_fields) if consent else list(DEFAULT_VISIBLE_FIELDS)
+    )
+    form["open_to_matching"] = bool(consent and consent.open_to_matching)
+    form["open_to_contact"] = bool(consent and consent.open_to_contact)
+    return form
+
+
+def _listed(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def profile_body(form: dict[str, Any]) -> dict[str, Any]:
+    """The form as the API's profile body; empty fields are left out (so they are 'not given')."""
+
+    def text(name: str) -> str:
+        return str(form.get(name) or "").strip()
+
+    body: dict[str, Any] = {"headline": text("headline"), "summary": text("summary")}
+    for name in ("residence_country", "origin_country"):
+        if text(name):
+            body[name] = text(name).upper()
+    if text("origin_municipality"):
+        body["origin_municipality"] = text("origin_municipality")
+    if text("years_experience"):
+        body["years_experience"] = (
+            int(text("years_experience")) if text("years_experience").isdigit() else text("years_experience")
+        )
+    skills = [line.strip() for chunk in text("skills").splitlines() for line in chunk.split(";")]
+    body["skills"] = [{"name": s} for s in dict.fromkeys(s for s in skills if s)]
+    body["languages"] = [
+        {"code": text(f"language_{i}").lower(), "level": text(f"level_{i}")}
+        for i in range(LANGUAGE_ROWS)
+        if text(f"language_{i}")
+    ]
+    windows = []
+    for i in range(AVAILABILITY_ROWS):
+        if text(f"start_{i}") or text(f"end_{i}"):
+            window: dict[str, Any] = {
+                "start_date": text(f"start_{i}"),
+                "end_date": text(f"end_{i}"),
+                "modes": _listed(form.get(f"modes_{i}")),
+            }
+            if text(f"hours_{i}"):
+                window["hours_per_week"] = (
+                    int(text(f"hours_{i}")) if text(f"hours_{i}").isdigit() else text(f"hours_{i}")
+                )
+            windows.append(window)
+    body["availability"] = windows
+    body["consent"] = {
+        "visible_fields": [v for v in _listed(form.get("visible")) if v in VISIBLE_FIELDS],
+        "open_to_matching": form.get("open_to_matching") == "on",
+        "open_to_contact": form.get("open_to_contact") == "on",
+    }
+    return body
+
+
+class MemberPages(Controller):
+    path = "/me"
+    include_in_schema = False
+    dependencies = {"maybe_user": Provide(provide_optional_user)}
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        session: AsyncSession,
+        matching: MatchingEngine,
+        user: CurrentUser,
+        *,
+        form: dict[str, Any] | None = None,
+        errors: dict[str, str] | None = None,
+        saved: FromQuery[bool] = False,
+        status_code: int = 200,
+    ) -> Template:
+        profile = await profiles.load_own_profile(session, user.id, required=False)
+        recommendations = None
+        if profile is not None and not errors:
+            recommendations = await recommendations_for_member(session, matching, user, limit=10)
+        context = {
+            "user": user,
+            "form": form if form is not None else form_from_profile(profile),
+            "errors": errors or {},
+            "saved": saved,
+            "has_profile": profile is not None,
+            "recommendations": recommendations.items if recommendations else [],
+            "invitations": await campaigns.my_invitations(session, user),
+            "visible_help": visible_field_help(),
+            "mode_labels": mode_labels(),
+            "levels": [level.value for level in LanguageLevel],
+            "language_rows": range(LANGUAGE_ROWS),
+            "availability_rows": range(AVAILABILITY_ROWS),
+        }
+        return Template("me.html", context=context, status_code=status_code)
+
+    @get("/")
+    async def dashboard(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        matching: NamedDependency[MatchingEngine],
+        maybe_user: NamedDependency[CurrentUser | None],
+        saved: FromQuery[bool] = False,
+    ) -> Template:
+        user = require(request, maybe_user, Role.MEMBER)
+        return await self._page(request, db_session, matching, user, saved=saved)
+
+    @post("/profile", status_code=200)
+    async def save_profile(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        matching: NamedDependency[MatchingEngine],
+        maybe_user: NamedDependency[CurrentUser | None],
+    ) -> Template | Redirect:
+        user = require(request, maybe_user, Role.MEMBER)
+        form = await form_of(request)
+        form["visible"] = _listed(form.get("visible"))
+        for i in range(AVAILABILITY_ROWS):
+            form[f"modes_{i}"] = _listed(form.get(f"modes_{i}"))
+        data, errors = validate(ProfileIn, profile_body(form))
+        if data is not None:
+            try:
+                await profiles.save_own_profile(db_session, user, data)
+            except DomainError as exc:
+                errors = domain_errors(exc)
+            else:
+                return Redirect("/me?saved=true#profile", status_code=303)
+        return await self._page(
+            request, db_session, matching, user, form=form, errors=errors, status_code=400
+        )
+
+    @post("/invitations/{match_id:uuid}", status_code=303)
+    async def answer(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+        match_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        user = require(request, maybe_user, Role.MEMBER)
+        form = await form_of(request)
+        answer = "accept" if form.get("answer") == "accept" else "decline"
+        await campaigns.answer(db_session, user, match_id, AnswerIn(answer=answer))
+        return Redirect("/me#invitations", status_code=303)
+
+    @get("/export")
+    async def export(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+    ) -> Response[bytes]:
+        user = require(request, maybe_user)
+        data = await accounts.export_account(db_session, user.id)
+        return Response(
+            json.dumps(data, ensure_ascii=False, indent=2, default=str).encode(),
+            media_type="application/json",
+            headers={"Content-Disposition": 'attachment; filename="my-data.json"'},
+        )
+
+    @post("/delete", status_code=303)
+    async def delete(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        matching: NamedDependency[MatchingEngine],
+        maybe_user: NamedDependency[CurrentUser | None],
+    ) -> Template | Redirect:
+        user = require(request, maybe_user)
+        form = await form_of(request)
+        if form.get("confirm") != "on":
+            return await self._page(
+                request,
+                db_session,
+                matching,
+                user,
+                errors={"confirm": _("Tick the box to confirm that everything should be deleted.")},
+                status_code=400,
+            )
+        await accounts.erase_account(db_session, user.id)
+        response = Redirect("/?deleted=true", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response

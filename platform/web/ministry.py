@@ -1,0 +1,181 @@
+"""Ministry pages: campaigns, the proposal with pin/exclude/invite, the funnel and the skill-gap map."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from diaspora.platform.campaigns import services as campaigns
+from diaspora.platform.campaigns.dashboard import dashboard, dashboard_csv
+from diaspora.platform.campaigns.schemas import CampaignIn, InviteIn, MatchChangeIn
+from diaspora.platform.core.auth import CurrentUser, provide_optional_user
+from diaspora.platform.core.errors import DomainError
+from diaspora.platform.db.models import Role
+from diaspora.platform.matches.engine import MatchingEngine
+from diaspora.platform.web.forms import domain_errors, form_of, require, validate
+from diaspora.platform.web.i18n import gettext as _
+
+
+def campaign_body(form: dict[str, Any]) -> dict[str, Any]:
+    def text(name: str) -> str:
+        return str(form.get(name) or "").strip()
+
+    body: dict[str, Any] = {"name": text("name"), "description": text("description")}
+    countries = [c.strip().upper() for c in text("countries").replace(";", ",").split(",") if c.strip()]
+    if countries:
+        body["countries"] = countries
+    for name in ("start_date", "end_date"):
+        if text(name):
+            body[name] = text(name)
+    return body
+
+
+class MinistryPages(Controller):
+    path = "/campaigns"
+    include_in_schema = False
+    dependencies = {"maybe_user": Provide(provide_optional_user)}
+
+    @get("/")
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+    ) -> Template:
+        user = require(request, maybe_user, Role.MINISTRY, Role.ADMIN)
+        rows = await campaigns.list_campaigns(db_session, user)
+        return Template("campaigns.html", context={"user": user, "campaigns": rows, "form": {}, "errors": {}})
+
+    @post("/", status_code=200)
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+    ) -> Template | Redirect:
+        user = require(request, maybe_user, Role.MINISTRY)
+        form = {k: v for k, v in (await form_of(request)).items() if k != "_csrf_token"}
+        data, errors = validate(CampaignIn, campaign_body(form))
+        if data is not None:
+            try:
+                campaign = await campaigns.create_campaign(db_session, user, data)
+            except DomainError as exc:
+                errors = domain_errors(exc)
+            else:
+                return Redirect(f"/campaigns/{campaign.id}", status_code=303)
+        rows = await campaigns.list_campaigns(db_session, user)
+        return Template(
+            "campaigns.html",
+            context={"user": user, "campaigns": rows, "form": form, "errors": errors},
+            status_code=400,
+        )
+
+    @get("/{campaign_id:uuid}")
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        matching: NamedDependency[MatchingEngine],
+        maybe_user: NamedDependency[CurrentUser | None],
+        campaign_id: FromPath[uuid.UUID],
+    ) -> Template:
+        user = require(request, maybe_user, Role.MINISTRY, Role.ADMIN)
+        campaign, rows = await campaigns.proposal(db_session, user, campaign_id)
+        board = await dashboard(db_session, matching, user, campaign_id)
+        return Template(
+            "campaign.html",
+            context={
+                "user": user,
+                "campaign": campaign,
+                "matches": [campaigns.match_out(r) for r in rows],
+                "board": board,
+                "message": request.query_params.get("message"),
+                "error": request.query_params.get("error"),
+            },
+        )
+
+    @get("/{campaign_id:uuid}/export.csv")
+    async def export(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        matching: NamedDependency[MatchingEngine],
+        maybe_user: NamedDependency[CurrentUser | None],
+        campaign_id: FromPath[uuid.UUID],
+    ) -> Response[str]:
+        user = require(request, maybe_user, Role.MINISTRY, Role.ADMIN)
+        board = await dashboard(db_session, matching, user, campaign_id)
+        return Response(
+            dashboard_csv(board),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.csv"'},
+        )
+
+    @post("/{campaign_id:uuid}/run", status_code=303)
+    async def run(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        matching: NamedDependency[MatchingEngine],
+        maybe_user: NamedDependency[CurrentUser | None],
+        campaign_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        user = require(request, maybe_user, Role.MINISTRY, Role.ADMIN)
+        await campaigns.run_matching(db_session, matching, user, campaign_id)
+        return Redirect(f"/campaigns/{campaign_id}?message=matched", status_code=303)
+
+    @post("/{campaign_id:uuid}/act", status_code=303)
+    async def act(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+        campaign_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        """One form for the proposal table: invite the ticked pairs, or pin/exclude/place one pair."""
+        user = require(request, maybe_user, Role.MINISTRY, Role.ADMIN)
+        form = await form_of(request)
+        action = str(form.get("action") or "")
+        base = f"/campaigns/{campaign_id}"
+        try:
+            if action == "invite":
+                chosen = form.get("match")
+                ids = [
+                    uuid.UUID(i) for i in (chosen if isinstance(chosen, list) else [chosen] if chosen else [])
+                ]
+                if not ids:
+                    return Redirect(
+                        f"{base}?" + urlencode({"error": _("Tick the people to invite first.")}),
+                        status_code=303,
+                    )
+                await campaigns.invite(db_session, user, campaign_id, InviteIn(match_ids=ids))
+                return Redirect(f"{base}?message=invited", status_code=303)
+            verb, _sep, match = action.partition(":")
+            match_id = uuid.UUID(match)
+            if verb == "pin":
+                await campaigns.change_match(
+                    db_session, user, campaign_id, match_id, MatchChangeIn(pinned=True)
+                )
+            elif verb == "unpin":
+                await campaigns.change_match(
+                    db_session, user, campaign_id, match_id, MatchChangeIn(pinned=False)
+                )
+            elif verb == "exclude":
+                await campaigns.change_match(
+                    db_session, user, campaign_id, match_id, MatchChangeIn(excluded=True)
+                )
+            elif verb == "place":
+                await campaigns.place(db_session, user, campaign_id, match_id)
+        except DomainError as exc:
+            await db_session.rollback()
+            return Redirect(f"{base}?" + urlencode({"error": exc.message}), status_code=303)
+        except ValueError:
+            return Redirect(f"{base}?" + urlencode({"error": _("Unknown action.")}), status_code=303)
+        return Redirect(f"{base}?message=updated", status_code=303)

@@ -1,0 +1,261 @@
+"""Organisation staff's pages: their organisation, posts, ranked candidates, and the posts-file upload."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from diaspora.ingest.readers import FORMATS, ImportFileError
+from diaspora.platform.core import audit
+from diaspora.platform.core.auth import CurrentUser, provide_optional_user
+from diaspora.platform.core.errors import DomainError
+from diaspora.platform.db.models import (
+    Compensation,
+    Organisation,
+    OrganisationKind,
+    PostKind,
+    Profile,
+    Role,
+    WorkMode,
+)
+from diaspora.platform.imports.services import import_file
+from diaspora.platform.matches.engine import PROFILE_LOAD, MatchingEngine
+from diaspora.platform.matches.services import matches_for_post
+from diaspora.platform.notifications.mail import enqueue_mail
+from diaspora.platform.organisations import services as organisations
+from diaspora.platform.organisations.schemas import OrganisationIn
+from diaspora.platform.posts import services as posts
+from diaspora.platform.posts.schemas import PostIn
+from diaspora.platform.web.forms import domain_errors, form_of, require, validate
+from diaspora.platform.web.i18n import gettext as _
+
+
+def post_body(form: dict[str, Any]) -> dict[str, Any]:
+    def text(name: str) -> str:
+        return str(form.get(name) or "").strip()
+
+    body: dict[str, Any] = {
+        "kind": text("kind"),
+        "title": text("title"),
+        "description": text("description"),
+        "country": text("country").upper(),
+        "mode": text("mode") or WorkMode.ONSITE.value,
+        "compensation": text("compensation") or Compensation.PAID.value,
+        "status": text("status") or "draft",
+        "required_skills": [{"name": s.strip()} for s in text("required_skills").splitlines() if s.strip()],
+    }
+    for name in ("municipality", "start_date", "end_date"):
+        if text(name):
+            body[name] = text(name)
+    if text("places"):
+        body["places"] = int(text("places")) if text("places").isdigit() else text("places")
+    if text("languages"):
+        body["languages"] = [
+            c.strip().lower() for c in text("languages").replace(";", ",").split(",") if c.strip()
+        ]
+    return body
+
+
+class OrganisationPages(Controller):
+    path = "/org"
+    include_in_schema = False
+    dependencies = {"maybe_user": Provide(provide_optional_user)}
+
+    async def _page(
+        self,
+        session: AsyncSession,
+        user: CurrentUser,
+        *,
+        org_form: dict[str, Any] | None = None,
+        post_form: dict[str, Any] | None = None,
+        errors: dict[str, str] | None = None,
+        report: Any = None,
+        status_code: int = 200,
+    ) -> Template:
+        organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
+        own_posts: list[Any] = []
+        if organisation is not None:
+            rows, _total = await posts.list_posts(
+                session, user, posts.PostFilters(organisation_id=organisation.id), limit=100, offset=0
+            )
+            own_posts = [posts.post_out(p) for p in rows]
+        context = {
+            "user": user,
+            "organisation": organisation,
+            "posts": own_posts,
+            "org_form": org_form or {},
+            "post_form": post_form or {"country": organisation.country if organisation else ""},
+            "errors": errors or {},
+            "report": report,
+            "kinds": [k.value for k in OrganisationKind if k is not OrganisationKind.MINISTRY],
+            "post_kinds": {
+                PostKind.SHORT_TERM_RETURN.value: _("Short-term return"),
+                PostKind.SKILL_NEED.value: _("Skill need"),
+            },
+            "modes": {"onsite": _("On site"), "remote": _("Remote"), "hybrid": _("Hybrid")},
+        }
+        return Template("org.html", context=context, status_code=status_code)
+
+    @get("/")
+    async def home(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+    ) -> Template:
+        return await self._page(db_session, require(request, maybe_user, Role.ORGANISATION_STAFF))
+
+    @post("/register", status_code=200)
+    async def register(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+    ) -> Template | Redirect:
+        user = require(request, maybe_user, Role.ORGANISATION_STAFF)
+        form = {k: str(v).strip() for k, v in (await form_of(request)).items() if k != "_csrf_token"}
+        body = {k: v for k, v in form.items() if v}
+        if "country" in body:
+            body["country"] = body["country"].upper()
+        data, errors = validate(OrganisationIn, body)
+        if data is not None:
+            try:
+                await organisations.register_organisation(db_session, user, data)
+            except DomainError as exc:
+                errors = domain_errors(exc)
+            else:
+                return Redirect("/org", status_code=303)
+        return await self._page(db_session, user, org_form=form, errors=errors, status_code=400)
+
+    @post("/posts", status_code=200)
+    async def create_post(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+    ) -> Template | Redirect:
+        user = require(request, maybe_user, Role.ORGANISATION_STAFF)
+        form = {k: v for k, v in (await form_of(request)).items() if k != "_csrf_token"}
+        data, errors = validate(PostIn, post_body(form))
+        if data is not None:
+            try:
+                created = await posts.create_post(db_session, user, data)
+            except DomainError as exc:
+                errors = domain_errors(exc)
+            else:
+                return Redirect(f"/org/posts/{created.id}", status_code=303)
+        return await self._page(db_session, user, post_form=form, errors=errors, status_code=400)
+
+    @post("/upload", status_code=200)
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+    ) -> Template:
+        user = require(request, maybe_user, Role.ORGANISATION_STAFF)
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return await self._page(
+                db_session, user, errors={"file": _("Choose a file to upload.")}, status_code=400
+            )
+        suffix = Path(upload.filename).suffix.lower()
+        if suffix not in FORMATS:
+            return await self._page(
+                db_session, user, errors={"file": _("Upload a .csv, .jsonl or .xlsx file.")}, status_code=400
+            )
+        sessions: Any = async_sessionmaker(db_session.bind, expire_on_commit=False)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"upload{suffix}"
+            path.write_bytes(await upload.read())
+            try:
+                report = await import_file(
+                    sessions,
+                    "posts",
+                    path,
+                    source=f"organisation:{user.organisation_id}",
+                    dry_run=form.get("dry_run") == "on",
+                    actor=user,
+                )
+            except ImportFileError as exc:
+                return await self._page(
+                    db_session,
+                    user,
+                    errors={"file": str(exc).replace(path.name, upload.filename)},
+                    status_code=400,
+                )
+        report.file = upload.filename
+        return await self._page(db_session, user, report=report)
+
+    @get("/posts/{post_id:uuid}")
+    async def candidates(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        matching: NamedDependency[MatchingEngine],
+        maybe_user: NamedDependency[CurrentUser | None],
+        post_id: FromPath[uuid.UUID],
+    ) -> Template:
+        user = require(request, maybe_user, Role.ORGANISATION_STAFF, Role.MINISTRY, Role.ADMIN)
+        post_row = await posts.get_post(db_session, user, post_id)
+        ranked = await matches_for_post(db_session, matching, user, post_id, limit=20)
+        return Template(
+            "candidates.html",
+            context={
+                "user": user,
+                "post": posts.post_out(post_row),
+                "matches": ranked.items,
+                "sent": request.query_params.get("sent"),
+            },
+        )
+
+    @post("/posts/{post_id:uuid}/interest/{profile_id:uuid}", status_code=303)
+    async def interest(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+        post_id: FromPath[uuid.UUID],
+        profile_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        """Tell a candidate the organisation is interested (by mail; only members open to contact).
+        Their contact details stay hidden until they grant them."""
+        user = require(request, maybe_user, Role.ORGANISATION_STAFF)
+        post_row = await posts.get_post(db_session, user, post_id)
+        if post_row.organisation_id != user.organisation_id:
+            return Redirect("/org", status_code=303)
+        profile = await db_session.scalar(
+            select(Profile).where(Profile.id == profile_id).options(*PROFILE_LOAD)
+        )
+        if profile is None or profile.consent is None or not profile.consent.open_to_contact:
+            return Redirect(f"/org/posts/{post_id}?sent=no", status_code=303)
+        enqueue_mail(
+            db_session,
+            to=profile.account.email,
+            key=f"interest:{post_id}:{profile_id}",
+            subject=f"{post_row.organisation.name} is interested in you",
+            body=(
+                f"{post_row.organisation.name} would like to hear from you about '{post_row.title}'.\n"
+                "Your contact details stay private unless you choose to share them with the organisation.\n"
+            ),
+        )
+        audit.record(
+            db_session,
+            actor_id=user.id,
+            action="interest.expressed",
+            entity_type="post",
+            entity_id=post_id,
+            profile=str(profile_id),
+        )
+        return Redirect(f"/org/posts/{post_id}?sent=yes", status_code=303)

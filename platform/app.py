@@ -64,7 +64,7 @@ def _setup_templates(engine: JinjaTemplateEngine) -> None:
     env.globals["current_language"] = i18n.current
 
 
-def _activate_language(request: Request[Any, Any, Any]) -> None:
+async def _activate_language(request: Request[Any, Any, Any]) -> None:
     i18n.activate(i18n.choose(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language")))
     request.state.language = i18n.current()
 

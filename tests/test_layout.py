@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TOP_LEVEL = {"platform": "diaspora.platform", "matching": "diaspora.matching", "ingest": "diaspora.ingest"}
+TOP_LEVEL = {
+    "platform": "diaspora.platform",
+    "matching": "diaspora.matching",
+    "ingest": "diaspora.ingest",
+    "search_config": "diaspora.search_config",
+}
 
 
 def test_stdlib_platform_works_from_the_repository_root() -> None:

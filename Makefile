@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean screenshots translations
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -31,9 +31,17 @@ lint: $(STAMP)
 	for pkg in platform matching ingest; do ln -sfn ../../$$pkg .mypy_src/diaspora/$$pkg; done
 	MYPYPATH=.mypy_src $(VENV)/bin/mypy -p diaspora.platform -p diaspora.matching -p diaspora.ingest
 
+# The README's screenshots: the browser journeys, saving each main page into docs/screenshots/.
+screenshots: $(STAMP)
+	DIASPORA_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/test_browser.py -q
+
+# Extract the interface's strings and merge them into each language's catalogue.
+translations: $(STAMP)
+	$(PY) tools/update_translations.py
+
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .mypy_src .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .mypy_src .ruff_cache test-artifacts

@@ -1,0 +1,241 @@
+"""The three kinds of users' main journeys in a real browser (Debian's chromium, driven by playwright)
+against a live server on loopback, with a form error each, and a screenshot of every main page.
+
+Screenshots go to `test-artifacts/screenshots/` (or `DIASPORA_SCREENSHOTS_DIR`: `make screenshots`
+regenerates the README's in `docs/screenshots/`). Skipped, visibly, without chromium or playwright,
+and a failure instead when `DIASPORA_REQUIRE_BROWSER=1` (as in CI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from diaspora.platform.settings import Settings
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("DIASPORA_CHROMIUM", "/usr/bin/chromium")
+SHOTS = Path(os.environ.get("DIASPORA_SCREENSHOTS_DIR", ROOT / "test-artifacts" / "screenshots"))
+FOR_DOCS = "DIASPORA_SCREENSHOTS_DIR" in os.environ  # the README's: the visible part only, smaller files
+PASSWORD = "demo-password-2027"
+
+
+def _missing() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"no chromium at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    problem = _missing()
+    if problem:
+        if os.environ.get("DIASPORA_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests required but {problem}")
+        pytest.skip(problem)
+    import uvicorn
+
+    from diaspora.platform.app import create_app
+    from diaspora.platform.db import migrate
+    from diaspora.platform.db.engine import build_engine
+    from diaspora.platform.demo import load_demo_data
+
+    data_dir = tmp_path_factory.mktemp("live")
+    settings = Settings(data_dir=data_dir, search_sync_interval_seconds=0.5)
+    migrate.upgrade(settings.effective_database_url)
+
+    async def demo() -> None:
+        from sqlalchemy.ext.asyncio import async_sessionmaker
+
+        engine = build_engine(settings.effective_database_url)
+        async with async_sessionmaker(engine)() as session, session.begin():
+            await load_demo_data(session, profiles=80, seed=11)
+        await engine.dispose()
+
+    asyncio.run(demo())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    live = uvicorn.Server(config)
+    thread = threading.Thread(target=live.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not live.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live.started, "the server did not start"
+    yield f"http://127.0.0.1:{port}"
+    live.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context.set_default_timeout(60_000)  # the first matching request loads the embedding model
+    yield context.new_page()
+    context.close()
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=not FOR_DOCS)
+
+
+def log_in(page: Any, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("main").get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+
+
+def test_anyone_discovers_opportunities_with_typos_facets_and_shareable_urls(page: Any, server: str) -> None:
+    page.goto("/opportunities")
+    search = page.get_by_label("Search")
+    search.fill("investmnt")  # a typo: results simply come
+    page.wait_for_url("**/opportunities?q=investmnt")
+    page.locator("#results article").first.wait_for()
+    assert page.locator("#results article").count() > 0
+    page.locator("#results").get_by_text("Investment").first.wait_for()
+    page.get_by_role("checkbox", name="Energy").check()
+    page.wait_for_url("**sector=energy**")
+    shared = page.url
+    titles = page.locator("#results h3").all_inner_texts()
+    assert titles
+    shot(page, "opportunities")
+
+    other = page.context.new_page()  # the URL is the search: a shared link shows the same results
+    other.goto(shared)
+    assert other.locator("#results h3").all_inner_texts() == titles
+    assert other.get_by_role("checkbox", name="Energy").is_checked()
+    other.close()
+
+    # On a phone the page is one column, and still usable.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(shared)
+    box = page.locator("#results").bounding_box()
+    assert box is not None
+    assert box["width"] <= 390
+    shot(page, "opportunities-phone")
+
+
+def test_member_registers_fixes_a_form_error_fills_the_profile_and_sees_recommendations(page: Any) -> None:
+    page.goto("/register")
+    page.get_by_label("Your name").fill("Arta Krasniqi")
+    page.get_by_label("Email").fill("arta.krasniqi@example.org")
+    page.get_by_label("Password").fill("short")
+    page.get_by_role("button", name="Create my account").click()
+    page.get_by_text("Please correct the fields marked below.").wait_for()
+    assert page.get_by_label("Your name").input_value() == "Arta Krasniqi"  # kept
+    assert page.get_by_label("Email").input_value() == "arta.krasniqi@example.org"
+    assert page.locator("#password-error").is_visible()
+    shot(page, "register-error")
+    page.get_by_label("Password").fill("a long enough passphrase")
+    page.get_by_role("button", name="Create my account").click()
+    page.wait_for_url("**/me")
+
+    page.get_by_label("Headline", exact=True).fill("Paediatric nurse in Zurich")
+    page.get_by_label("Skills, one per line").fill("paediatric nursing\nneonatal care\nvaccination")
+    page.get_by_label("Country you live in (two-letter code, e.g. DE)").fill("CH")
+    page.get_by_label("Country of origin (e.g. AL, XK, RS)").fill("XK")
+    page.locator("#language_0").fill("sq")
+    page.locator("#level_0").select_option("native")
+    page.locator("#start_0").fill("2027-03-01")
+    page.locator("#end_0").fill("2027-12-31")
+    page.locator("input[name=modes_0][value=onsite_return]").check()
+    page.get_by_role("checkbox", name="Organisations may invite me").check()
+    page.get_by_role("button", name="Save my profile").click()
+    page.get_by_text("Your profile is saved.").wait_for()
+    assert page.get_by_label("Headline", exact=True).input_value() == "Paediatric nurse in Zurich"
+    page.locator("#recommendations-title").wait_for()
+    assert page.locator("section[aria-labelledby=recommendations-title] article").count() > 0
+    shot(page, "member-dashboard")
+
+    # The interface in Albanian, remembered across pages.
+    page.locator("#lang-select").select_option("sq")
+    page.get_by_text("Paneli im").first.wait_for()
+    page.goto("/opportunities")
+    page.get_by_text("Investo ose bëj vullnetarizëm në atdhe").wait_for()
+    shot(page, "opportunities-sq")
+
+
+def test_organisation_staff_write_a_post_see_candidates_and_upload_a_file(page: Any) -> None:
+    log_in(page, "staff1@demo.example")
+    page.wait_for_url("**/org")
+    shot(page, "organisation")
+    page.get_by_label("Title", exact=True).fill("Neonatologist, two-week training mission")
+    page.get_by_label("Required skills, one per line").fill("neonatal intensive care\npaediatrics")
+    page.locator("#start_date").fill("2027-06-14")
+    page.locator("#end_date").fill("2027-06-01")  # before the start: a form error
+    page.get_by_role("radio", name="Open it now (verified organisations)").check()
+    page.get_by_role("button", name="Save post").click()
+    page.get_by_text("nothing was saved").wait_for()
+    assert page.get_by_label("Title", exact=True).input_value() == "Neonatologist, two-week training mission"
+    page.locator("#end_date").fill("2027-06-28")
+    page.get_by_role("button", name="Save post").click()
+    page.wait_for_url("**/org/posts/**")
+    page.get_by_role("heading", name="Best candidates").wait_for()
+    assert page.locator("main article").count() > 0
+    shot(page, "candidates")
+
+    page.goto("/org")
+    page.set_input_files("#file", str(ROOT / "ingest" / "samples" / "posts.csv"))
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_text("Report for posts.csv").wait_for()
+    shot(page, "upload-report")
+
+
+def test_ministry_runs_a_campaign_and_invites(page: Any) -> None:
+    log_in(page, "ministry@demo.example")
+    page.wait_for_url("**/campaigns")
+    page.get_by_role("button", name="Create campaign").click()  # no name: a form error
+    page.locator("#name-error").wait_for()
+    page.get_by_label("Name", exact=True).fill("Health Week 2027")
+    page.get_by_label("Countries (codes, comma-separated; empty: all)").fill("AL, XK, BA, ME")
+    page.get_by_role("button", name="Create campaign").click()
+    page.wait_for_url("**/campaigns/*")
+    page.get_by_role("button", name="Match the whole campaign").click()
+    page.get_by_text("The campaign is matched.").wait_for()
+    assert page.locator("input[name=match]").count() > 0
+    page.get_by_role("button", name="Invite the ticked people").click()
+    page.get_by_text("Tick the people to invite first.").wait_for()
+    page.locator("input[name=match]").first.check()
+    page.get_by_role("button", name="Invite the ticked people").click()
+    page.wait_for_load_state()
+    # Either invited, or refused because that member is not open to contact: both are clear.
+    assert (
+        page.get_by_text("Invitations sent.").count() + page.get_by_text("not open to contact").count() == 1
+    )
+    page.get_by_role("heading", name="Funnel").wait_for()
+    page.get_by_role("heading", name="Skill gaps").wait_for()
+    shot(page, "campaign")

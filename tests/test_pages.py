@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from tests.conftest import Api
 
@@ -63,3 +64,115 @@ def test_a_stale_cookie_means_logged_out_not_an_error(api: Api) -> None:
     response = api.client.get("/")
     assert response.status_code == 200
     assert "Log in" in response.text
+
+
+def _login_page(api: Api, email: str) -> None:
+    form = api.client.get("/login")
+    response = api.client.post(
+        "/login",
+        data={"email": email, "password": "correct horse battery", "_csrf_token": _csrf(form.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
+def test_pages_for_logged_in_people_send_others_to_the_login_page(client: Any) -> None:
+    for path in ("/me", "/org", "/campaigns"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == f"/login?next={path}"
+
+
+def test_login_returns_to_the_page_asked_for_but_never_to_another_site(api: Api) -> None:
+    api.register("member", email="back.again@example.org")
+    form = api.client.get("/login?next=/me")
+    assert 'name="next" value="/me"' in form.text
+    for asked, landing in (("/me", "/me"), ("//evil.example/", "/me"), ("https://evil.example/", "/me")):
+        api.client.cookies.clear()
+        token = _csrf(api.client.get("/login").text)
+        response = api.client.post(
+            "/login",
+            data={
+                "email": "back.again@example.org",
+                "password": "correct horse battery",
+                "next": asked,
+                "_csrf_token": token,
+            },
+            follow_redirects=False,
+        )
+        assert response.headers["location"] == landing
+
+
+def test_a_member_cannot_open_ministry_pages(api: Api) -> None:
+    api.register("member", email="curious@example.org")
+    _login_page(api, "curious@example.org")
+    response = api.client.get("/campaigns")
+    assert response.status_code == 403
+
+
+def test_a_refused_profile_form_keeps_what_was_typed_and_saves_nothing(api: Api) -> None:
+    api.register("member", email="typo@example.org")
+    _login_page(api, "typo@example.org")
+    page = api.client.get("/me")
+    response = api.client.post(
+        "/me/profile",
+        data={
+            "_csrf_token": _csrf(page.text),
+            "headline": "Anaesthetist in Vienna",
+            "residence_country": "Austria",  # not a two-letter code
+            "skills": "airway management\nregional anaesthesia",
+        },
+    )
+    assert response.status_code == 400
+    assert 'aria-invalid="true"' in response.text
+    assert 'value="Anaesthetist in Vienna"' in response.text
+    assert "airway management" in response.text
+    assert "nothing was saved" in response.text
+    assert api.client.get("/api/profiles/me", headers=api.login("typo@example.org")).status_code == 404
+
+
+def test_the_discovery_page_is_a_shareable_search(api: Api) -> None:
+    response = api.client.get("/opportunities", params={"q": "solar", "kind": "investment"})
+    assert response.status_code == 200
+    assert 'value="solar"' in response.text
+    partial = api.client.get("/opportunities", params={"q": "solar", "partial": "1"})
+    assert "<html" not in partial.text  # only the results, for search as you type
+    bad = api.client.get("/opportunities", params={"colour": "red"})
+    assert bad.status_code == 200
+    assert "This search cannot be run" in bad.text
+
+
+def test_saving_the_profile_page_keeps_what_the_page_does_not_edit(api: Api) -> None:
+    headers = api.register("member", email="keeper@example.org")
+    api.profile(
+        headers,
+        sectors=["health"],
+        skills=[{"name": "echocardiography", "level": "expert"}],
+        credentials=[{"title": "Board certification in cardiology", "country": "DE", "year": 2015}],
+    )
+    _login_page(api, "keeper@example.org")
+    page = api.client.get("/me")
+    assert "echocardiography" in page.text
+    response = api.client.post(
+        "/me/profile",
+        data={
+            "_csrf_token": _csrf(page.text),
+            "headline": "Cardiologist in Berlin",
+            "skills": "echocardiography\nstress testing",
+            "language_0": "sq",
+            "level_0": "native",
+            "visible": ["headline", "skills"],
+            "open_to_matching": "on",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    saved = api.client.get("/api/profiles/me", headers=headers).json()
+    assert saved["headline"] == "Cardiologist in Berlin"
+    assert saved["sectors"] == ["health"]
+    assert [c["title"] for c in saved["credentials"]] == ["Board certification in cardiology"]
+    assert {s["name"]: s["level"] for s in saved["skills"]} == {
+        "echocardiography": "expert",
+        "stress testing": None,
+    }
+    assert saved["consent"]["visible_fields"] == ["headline", "skills"]

@@ -133,6 +133,31 @@ def profile_body(form: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def keep_unedited(body: dict[str, Any], current: Profile | None) -> dict[str, Any]:
+    """Saving replaces the whole profile: carry over what this page does not edit (sectors, credentials,
+    and each kept skill's level and taxonomy link), so that nothing is lost by saving here."""
+    if current is None:
+        return body
+    body["sectors"] = list(current.sectors)
+    body["credentials"] = [
+        {
+            k: v
+            for k, v in {"title": c.title, "issuer": c.issuer, "country": c.country, "year": c.year}.items()
+            if v is not None
+        }
+        for c in current.credentials
+    ]
+    known = {s.name.casefold(): s for s in current.skills}
+    for skill in body["skills"]:
+        previous = known.get(skill["name"].casefold())
+        if previous is not None:
+            if previous.level:
+                skill["level"] = previous.level
+            if previous.taxonomy_id:
+                skill["taxonomy_id"] = previous.taxonomy_id
+    return body
+
+
 class MemberPages(Controller):
     path = "/me"
     include_in_schema = False
@@ -195,7 +220,8 @@ class MemberPages(Controller):
         form["visible"] = _listed(form.get("visible"))
         for i in range(AVAILABILITY_ROWS):
             form[f"modes_{i}"] = _listed(form.get(f"modes_{i}"))
-        data, errors = validate(ProfileIn, profile_body(form))
+        current = await profiles.load_own_profile(db_session, user.id, required=False)
+        data, errors = validate(ProfileIn, keep_unedited(profile_body(form), current))
         if data is not None:
             try:
                 await profiles.save_own_profile(db_session, user, data)

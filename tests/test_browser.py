@@ -208,6 +208,14 @@ def test_organisation_staff_write_a_post_see_candidates_and_upload_a_file(page: 
     assert page.locator("main article").count() > 0
     shot(page, "candidates")
 
+    # Edit it: the form comes back filled in; the change shows on the candidates page.
+    page.goto("/org")
+    page.get_by_role("link", name="Edit Neonatologist, two-week training mission").click()
+    assert page.get_by_label("Title", exact=True).input_value() == "Neonatologist, two-week training mission"
+    page.get_by_label("Title", exact=True).fill("Neonatologist, three-week training mission")
+    page.get_by_role("button", name="Save post").click()
+    page.get_by_role("heading", name="Neonatologist, three-week training mission").wait_for()
+
     page.goto("/org")
     page.set_input_files("#file", str(ROOT / "ingest" / "samples" / "posts.csv"))
     page.get_by_role("button", name="Upload").click()

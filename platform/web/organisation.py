@@ -66,6 +66,16 @@ def post_body(form: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _post_choices() -> dict[str, dict[str, str]]:
+    return {
+        "post_kinds": {
+            PostKind.SHORT_TERM_RETURN.value: _("Short-term return"),
+            PostKind.SKILL_NEED.value: _("Skill need"),
+        },
+        "modes": {"onsite": _("On site"), "remote": _("Remote"), "hybrid": _("Hybrid")},
+    }
+
+
 class OrganisationPages(Controller):
     path = "/org"
     include_in_schema = False
@@ -98,11 +108,7 @@ class OrganisationPages(Controller):
             "errors": errors or {},
             "report": report,
             "kinds": [k.value for k in OrganisationKind if k is not OrganisationKind.MINISTRY],
-            "post_kinds": {
-                PostKind.SHORT_TERM_RETURN.value: _("Short-term return"),
-                PostKind.SKILL_NEED.value: _("Skill need"),
-            },
-            "modes": {"onsite": _("On site"), "remote": _("Remote"), "hybrid": _("Hybrid")},
+            **_post_choices(),
         }
         return Template("org.html", context=context, status_code=status_code)
 
@@ -155,6 +161,77 @@ class OrganisationPages(Controller):
             else:
                 return Redirect(f"/org/posts/{created.id}", status_code=303)
         return await self._page(db_session, user, post_form=form, errors=errors, status_code=400)
+
+    @get("/posts/{post_id:uuid}/edit")
+    async def edit_form(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+        post_id: FromPath[uuid.UUID],
+    ) -> Template:
+        user = require(request, maybe_user, Role.ORGANISATION_STAFF)
+        current = posts.post_out(await posts.get_post(db_session, user, post_id))
+        form = {
+            "title": current.title,
+            "kind": current.kind,
+            "description": current.description,
+            "required_skills": "\n".join(s.name for s in current.required_skills),
+            "country": current.country,
+            "municipality": current.municipality or "",
+            "start_date": current.start_date.isoformat() if current.start_date else "",
+            "end_date": current.end_date.isoformat() if current.end_date else "",
+            "mode": current.mode,
+            "places": str(current.places),
+            "languages": ", ".join(current.languages),
+            "status": current.status,
+        }
+        return self._edit(user, post_id, form, {})
+
+    def _edit(
+        self,
+        user: CurrentUser,
+        post_id: uuid.UUID,
+        form: dict[str, Any],
+        errors: dict[str, str],
+        status_code: int = 200,
+    ) -> Template:
+        return Template(
+            "post_edit.html",
+            context={
+                "user": user,
+                "post_id": post_id,
+                "post_form": form,
+                "errors": errors,
+                "editing": True,
+                **_post_choices(),
+            },
+            status_code=status_code,
+        )
+
+    @post("/posts/{post_id:uuid}/edit", status_code=200)
+    async def edit(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+        post_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        user = require(request, maybe_user, Role.ORGANISATION_STAFF)
+        current = await posts.get_post(db_session, user, post_id)
+        form = {k: v for k, v in (await form_of(request)).items() if k != "_csrf_token"}
+        body = post_body(form)
+        # The page edits required skills; nice-to-have ones (set through the API or an import) are kept.
+        body["nice_to_have_skills"] = [{"name": s.name} for s in current.skills if not s.required]
+        data, errors = validate(PostIn, body)
+        if data is not None:
+            try:
+                await posts.update_post(db_session, user, post_id, data)
+            except DomainError as exc:
+                errors = domain_errors(exc)
+            else:
+                return Redirect(f"/org/posts/{post_id}", status_code=303)
+        return self._edit(user, post_id, form, errors, status_code=400)
 
     @post("/upload", status_code=200)
     async def upload(

@@ -176,3 +176,28 @@ def test_saving_the_profile_page_keeps_what_the_page_does_not_edit(api: Api) -> 
         "stress testing": None,
     }
     assert saved["consent"]["visible_fields"] == ["headline", "skills"]
+
+
+def test_credentials_are_edited_one_per_line(api: Api) -> None:
+    headers = api.register("member", email="nurse@example.org")
+    _login_page(api, "nurse@example.org")
+    page = api.client.get("/me")
+    fields = {"_csrf_token": _csrf(page.text), "headline": "Nurse", "open_to_matching": "on"}
+    bad = api.client.post(
+        "/me/profile", data={**fields, "credentials": "Licensed nurse; Swiss Red Cross; CH; last year"}
+    )
+    assert bad.status_code == 400
+    assert 'id="credentials-error"' in bad.text
+    assert "last year" in bad.text  # kept
+    good = api.client.post(
+        "/me/profile",
+        data={**fields, "credentials": "Licensed nurse; Swiss Red Cross; ch; 2016\nBLS instructor"},
+        follow_redirects=False,
+    )
+    assert good.status_code == 303
+    saved = api.client.get("/api/profiles/me", headers=headers).json()["credentials"]
+    assert [(c["title"], c["issuer"], c["country"], c["year"]) for c in saved] == [
+        ("Licensed nurse", "Swiss Red Cross", "CH", 2016),
+        ("BLS instructor", None, None, None),
+    ]
+    assert "Licensed nurse; Swiss Red Cross; CH; 2016" in api.client.get("/me").text

@@ -66,6 +66,12 @@ def form_from_profile(profile: Profile | None) -> dict[str, Any]:
         "origin_municipality": profile.origin_municipality or "",
         "years_experience": "" if profile.years_experience is None else str(profile.years_experience),
         "skills": "\n".join(s.name for s in profile.skills),
+        "credentials": "\n".join(
+            "; ".join(str(v) if v is not None else "" for v in (c.title, c.issuer, c.country, c.year)).rstrip(
+                "; "
+            )
+            for c in profile.credentials
+        ),
     }
     for i, language in enumerate(profile.languages[:LANGUAGE_ROWS]):
         form[f"language_{i}"], form[f"level_{i}"] = language.code, language.level
@@ -86,6 +92,19 @@ def _listed(value: Any) -> list[str]:
     if value is None:
         return []
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _credential(line: str) -> dict[str, Any]:
+    """`title; issuer; country; year`, the later parts optional."""
+    title, issuer, country, year = ([part.strip() for part in line.split(";")] + ["", "", ""])[:4]
+    credential: dict[str, Any] = {"title": title}
+    if issuer:
+        credential["issuer"] = issuer
+    if country:
+        credential["country"] = country.upper()
+    if year:
+        credential["year"] = int(year) if year.isdigit() else year
+    return credential
 
 
 def profile_body(form: dict[str, Any]) -> dict[str, Any]:
@@ -125,6 +144,8 @@ def profile_body(form: dict[str, Any]) -> dict[str, Any]:
                 )
             windows.append(window)
     body["availability"] = windows
+    if "credentials" in form:
+        body["credentials"] = [_credential(line) for line in text("credentials").splitlines() if line.strip()]
     body["consent"] = {
         "visible_fields": [v for v in _listed(form.get("visible")) if v in VISIBLE_FIELDS],
         "open_to_matching": form.get("open_to_matching") == "on",
@@ -134,11 +155,14 @@ def profile_body(form: dict[str, Any]) -> dict[str, Any]:
 
 
 def keep_unedited(body: dict[str, Any], current: Profile | None) -> dict[str, Any]:
-    """Saving replaces the whole profile: carry over what this page does not edit (sectors, credentials,
-    and each kept skill's level and taxonomy link), so that nothing is lost by saving here."""
+    """Saving replaces the whole profile: carry over what this page does not edit (sectors, credentials
+    when the form has no such field, and each kept skill's level and taxonomy link), so that nothing is
+    lost by saving here."""
     if current is None:
         return body
     body["sectors"] = list(current.sectors)
+    if "credentials" in body:
+        return _keep_skill_details(body, current)
     body["credentials"] = [
         {
             k: v
@@ -147,6 +171,10 @@ def keep_unedited(body: dict[str, Any], current: Profile | None) -> dict[str, An
         }
         for c in current.credentials
     ]
+    return _keep_skill_details(body, current)
+
+
+def _keep_skill_details(body: dict[str, Any], current: Profile) -> dict[str, Any]:
     known = {s.name.casefold(): s for s in current.skills}
     for skill in body["skills"]:
         previous = known.get(skill["name"].casefold())

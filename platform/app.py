@@ -32,6 +32,7 @@ from diaspora.platform.db.engine import build_engine
 from diaspora.platform.imports.controllers import ImportController
 from diaspora.platform.matches.controllers import MatchController
 from diaspora.platform.matches.engine import MatchingEngine
+from diaspora.platform.matches.weights import ScoringWeightsController
 from diaspora.platform.notifications.mail import MailSender
 from diaspora.platform.opportunities.controllers import OpportunityController
 from diaspora.platform.organisations.controllers import OrganisationController
@@ -142,6 +143,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             OrganisationController,
             PostController,
             MatchController,
+            ScoringWeightsController,
             ImportController,
             OpportunityController,
             SearchController,

@@ -263,7 +263,26 @@ def test_learning_from_answers_suggests_weights_without_applying_them(api: Api) 
     assert body["held_out_auc_suggested"] >= 0.75
     assert 0.0 <= body["held_out_auc_live"] <= 1.0
     assert body["folds"] >= 2
-    assert api.client.app.state["matching"].ranker.weights.skills == 0.30  # live weights untouched
+    engine = api.client.app.state["matching"]
+    assert engine.ranker.weights.skills == 0.30  # live weights untouched
+
+    # Applying them is an admin's decision; every process picks them up at its next refresh.
+    suggested = body["suggested_weights"]
+    url = "/api/admin/scoring-weights"
+    assert api.client.put(url, headers=ministry, json=suggested).status_code == 403
+    admin = api.admin()
+    zero = {"semantic": 0, "skills": 0, "availability": 0, "languages": 0}
+    assert api.client.put(url, headers=admin, json=zero).status_code == 400
+    applied = api.client.put(url, headers=admin, json={**suggested, "source": f"campaign {campaign['id']}"})
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["applied"] is True
+    assert applied.json()["live"]["skills"] == pytest.approx(suggested["skills"], abs=1e-3)
+    api.client.blocking_portal.call(engine.refresh)
+    assert engine.ranker.weights.skills == pytest.approx(suggested["skills"])
+    assert api.client.delete(url, headers=admin).status_code == 204
+    api.client.blocking_portal.call(engine.refresh)
+    assert engine.ranker.weights.skills == 0.30
+    assert api.client.get(url, headers=admin).json()["applied"] is False
 
 
 def test_concurrent_answers_leave_exactly_one_standing(database_url: str, api: Api) -> None:

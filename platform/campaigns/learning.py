@@ -2,8 +2,8 @@
 
 A logistic regression on the components of answered invitations (accepted against declined) suggests
 weights; a stratified cross-validation compares, on answers the fit did not see, how well the live
-weights and the suggested ones rank accepted people above declined ones (ROC AUC). Nothing changes the
-live weights: the suggestion is shown to an admin, who may set them (DIASPORA_MATCH_WEIGHT_*).
+weights and the suggested ones rank accepted people above declined ones (ROC AUC). Nothing here changes
+the live weights: an admin may apply a suggestion (`PUT /api/admin/scoring-weights`).
 """
 
 from __future__ import annotations
@@ -126,5 +126,5 @@ async def learn_weights(
             if better
             else "The live weights ranked accepted people at least as well on held-out answers."
         )
-        + " Live weights are unchanged; an admin may set DIASPORA_MATCH_WEIGHT_* to apply a suggestion.",
+        + " Live weights are unchanged; an admin may apply a suggestion with PUT /api/admin/scoring-weights.",
     )

@@ -573,3 +573,19 @@ class CampaignMatch(Base):
 
     post: Mapped[Post] = relationship()
     profile: Mapped[Profile] = relationship()
+
+
+class ScoringWeightsOverride(Base):
+    """Score weights an admin applied (e.g. learnt from a campaign's answers), overriding the configured
+    ones in every process; at most one row. Deleting it returns to the configuration."""
+
+    __tablename__ = "scoring_weights"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    semantic: Mapped[float] = mapped_column(Float)
+    skills: Mapped[float] = mapped_column(Float)
+    availability: Mapped[float] = mapped_column(Float)
+    languages: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(200), default="")
+    applied_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

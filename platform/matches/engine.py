@@ -37,6 +37,7 @@ from diaspora.platform.db.models import (
     Post,
     Profile,
     ProfileLanguage,
+    ScoringWeightsOverride,
     utcnow,
 )
 from diaspora.platform.db.upsert import upsert
@@ -120,6 +121,7 @@ class MatchingEngine:
         """Bring the indexes (and the embedding store) up to date with the database."""
         async with self._lock:
             report = SyncReport()
+            await self._apply_weights()
             if self.profiles is None or self.posts is None:
                 dimension = await anyio.to_thread.run_sync(lambda: self.encoder.dimension)
                 self.profiles = ProfileIndex(dimension, dtype=self.settings.match_index_dtype)
@@ -127,6 +129,22 @@ class MatchingEngine:
             await self._refresh(_PROFILES, self.profiles, report, progress)
             await self._refresh(_POSTS, self.posts, report, progress)
             return report
+
+    async def _apply_weights(self) -> None:
+        """Weights an admin applied (stored, so every process follows) override the configured ones."""
+        async with self.sessions() as session:
+            row = await session.get(ScoringWeightsOverride, 1)
+        configured = scoring_weights(self.settings)
+        if row is None:
+            self.ranker.weights = configured
+            return
+        self.ranker.weights = ScoringWeights(
+            semantic=row.semantic,
+            skills=row.skills,
+            availability=row.availability,
+            languages=row.languages,
+            skill_threshold=configured.skill_threshold,
+        )
 
     async def _refresh(
         self, source: _Source, index: Any, report: SyncReport, progress: Callable[[int], None] | None

@@ -1,0 +1,124 @@
+"""The live score weights: configured in settings, or applied by an admin (for instance the weights a
+campaign learnt from its answers). Applied weights are stored, so every process picks them up at its
+next refresh; removing them returns to the configuration."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, delete, get, put
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from diaspora.platform.core import audit
+from diaspora.platform.core.auth import CurrentUser, provide_user, requires_role
+from diaspora.platform.core.schemas import Input
+from diaspora.platform.db.models import Role, ScoringWeightsOverride, utcnow
+from diaspora.platform.db.upsert import upsert
+from diaspora.platform.matches.engine import MatchingEngine, scoring_weights
+
+Weight = Annotated[float, msgspec.Meta(ge=0, le=100)]
+
+
+class WeightsIn(Input, kw_only=True):
+    semantic: Weight
+    skills: Weight
+    availability: Weight
+    languages: Weight
+    source: Annotated[str, msgspec.Meta(max_length=200)] = ""
+
+    def __post_init__(self) -> None:
+        if self.semantic + self.skills + self.availability + self.languages <= 0:
+            raise ValueError("at least one weight must be above zero")
+
+
+class WeightsOut(msgspec.Struct):
+    live: dict[str, float]
+    configured: dict[str, float]
+    applied: bool
+    source: str | None
+
+
+def _as_dict(semantic: float, skills: float, availability: float, languages: float) -> dict[str, float]:
+    total = semantic + skills + availability + languages
+    return {
+        "semantic": round(semantic / total, 4),
+        "skills": round(skills / total, 4),
+        "availability": round(availability / total, 4),
+        "languages": round(languages / total, 4),
+    }
+
+
+async def _state(session: AsyncSession, engine: MatchingEngine) -> WeightsOut:
+    configured = scoring_weights(engine.settings)
+    row = await session.get(ScoringWeightsOverride, 1)
+    live = row or configured
+    return WeightsOut(
+        live=_as_dict(live.semantic, live.skills, live.availability, live.languages),
+        configured=_as_dict(
+            configured.semantic, configured.skills, configured.availability, configured.languages
+        ),
+        applied=row is not None,
+        source=row.source if row is not None else None,
+    )
+
+
+class ScoringWeightsController(Controller):
+    path = "/api/admin/scoring-weights"
+    tags = ["matching"]
+    guards = [requires_role(Role.ADMIN)]
+    dependencies = {"user": Provide(provide_user)}
+
+    @get("/", summary="The live score weights, and whether an admin applied them")
+    async def show(
+        self, db_session: NamedDependency[AsyncSession], matching: NamedDependency[MatchingEngine]
+    ) -> WeightsOut:
+        return await _state(db_session, matching)
+
+    @put("/", summary="Apply score weights in every process (e.g. a campaign's suggested weights)")
+    async def apply(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        matching: NamedDependency[MatchingEngine],
+        user: NamedDependency[CurrentUser],
+        data: JSONBody[WeightsIn],
+    ) -> WeightsOut:
+        values = {
+            "id": 1,
+            "semantic": data.semantic,
+            "skills": data.skills,
+            "availability": data.availability,
+            "languages": data.languages,
+            "source": data.source,
+            "applied_by_id": user.id,
+            "applied_at": utcnow(),
+        }
+        await upsert(
+            db_session, ScoringWeightsOverride, [values], key=["id"], update=[k for k in values if k != "id"]
+        )
+        audit.record(
+            db_session,
+            actor_id=user.id,
+            action="scoring_weights.applied",
+            entity_type="scoring_weights",
+            entity_id="1",
+        )
+        await db_session.flush()
+        return await _state(db_session, matching)
+
+    @delete("/", status_code=204, summary="Return to the configured score weights")
+    async def revert(
+        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[CurrentUser]
+    ) -> None:
+        row = await db_session.get(ScoringWeightsOverride, 1)
+        if row is not None:
+            await db_session.delete(row)
+            audit.record(
+                db_session,
+                actor_id=user.id,
+                action="scoring_weights.reverted",
+                entity_type="scoring_weights",
+                entity_id="1",
+            )

@@ -149,6 +149,17 @@ async def import_file(
     unknown = [h for h in header if h and h not in kind.columns]
     if unknown:
         report.warnings.append(f"unknown column(s) ignored: {', '.join(unknown)}")
+    # What this source already holds, loaded once: a fresh registry then costs no lookups per batch.
+    async with sessions() as session:
+        known: dict[str, str] = dict(
+            (
+                await session.execute(
+                    select(ImportKey.external_id, ImportKey.content_hash).where(
+                        ImportKey.source == source, ImportKey.kind == kind.name
+                    )
+                )
+            ).all()
+        )
     seen: dict[str, int] = {}
     batch: list[_Valid] = []
     # Parsing and validating the next batch overlaps with writing the previous one (the database works in
@@ -177,7 +188,7 @@ async def import_file(
         if len(batch) >= BATCH:
             if writing is not None:
                 await writing
-            writing = asyncio.create_task(_write(sessions, kind, batch, report, actor))
+            writing = asyncio.create_task(_write(sessions, kind, batch, report, actor, known))
             batch = []
         if report.rows % 50 == 0:
             await asyncio.sleep(0)  # let the writer submit its next statement
@@ -186,7 +197,7 @@ async def import_file(
     if writing is not None:
         await writing
     if batch:
-        await _write(sessions, kind, batch, report, actor)
+        await _write(sessions, kind, batch, report, actor, known)
     report.problems.sort(key=lambda p: p.number)
     if not dry_run and (report.created or report.updated):
         async with sessions() as session, session.begin():
@@ -210,27 +221,32 @@ async def _write(
     batch: Sequence[_Valid],
     report: ImportReport,
     actor: CurrentUser | None,
+    known: dict[str, str],
 ) -> None:
+    """Write one batch in one transaction. `known` maps the source's external ids to their content hashes."""
     async with sessions() as session:
         transaction = await session.begin()
-        keys = {
-            key.external_id: key
-            for key in (
-                await session.scalars(
-                    select(ImportKey).where(
-                        ImportKey.source == report.source,
-                        ImportKey.kind == kind.name,
-                        ImportKey.external_id.in_([v.row.external_id for v in batch]),
+        differing = [v.row.external_id for v in batch if known.get(v.row.external_id, v.digest) != v.digest]
+        keys = {}
+        if differing:
+            keys = {
+                key.external_id: key
+                for key in (
+                    await session.scalars(
+                        select(ImportKey).where(
+                            ImportKey.source == report.source,
+                            ImportKey.kind == kind.name,
+                            ImportKey.external_id.in_(differing),
+                        )
                     )
-                )
-            ).all()
-        }
+                ).all()
+            }
         fresh, changed = [], []
         for valid in batch:
             key = keys.get(valid.row.external_id)
-            if key is None:
-                fresh.append(valid)
-            elif key.content_hash == valid.digest:
+            if valid.row.external_id not in known or (key is None and valid.row.external_id in differing):
+                fresh.append(valid)  # new, or its key vanished since (its record was erased)
+            elif key is None:
                 report.unchanged += 1
             else:
                 changed.append((valid, key))

@@ -37,6 +37,7 @@ from diaspora.platform.notifications.mail import MailSender
 from diaspora.platform.opportunities.controllers import OpportunityController
 from diaspora.platform.organisations.controllers import OrganisationController
 from diaspora.platform.posts.controllers import PostController
+from diaspora.platform.posts.interests import InterestController
 from diaspora.platform.profiles.controllers import ProfileController
 from diaspora.platform.search.controllers import SearchController
 from diaspora.platform.search.sync import SearchSync
@@ -142,6 +143,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             ProfileController,
             OrganisationController,
             PostController,
+            InterestController,
             MatchController,
             ScoringWeightsController,
             ImportController,

@@ -249,3 +249,35 @@ def test_a_new_process_loads_fresh_vectors_in_bulk_and_filters_the_same(api: Api
         assert allowed(fresh.profiles, post) == allowed(warm.profiles, post)
     for profile_id in warm.profiles.ids():
         assert (fresh.profiles.vector_of(profile_id) == warm.profiles.vector_of(profile_id)).all()
+
+
+def test_interest_lets_the_member_choose_to_share_their_contact(api: Api) -> None:
+    staff, organisation_id = api.organisation()
+    post = api.post(staff, title="Cardiologist for a training fortnight")
+    member = api.register()
+    profile = api.profile(
+        member,
+        consent={"visible_fields": ["headline", "skills"], "open_to_matching": True, "open_to_contact": True},
+    )
+    shy = api.register()
+    shy_profile = api.profile(shy, consent={"open_to_matching": True, "open_to_contact": False})
+    url = f"/api/posts/{post['id']}/interests"
+    assert api.client.post(url, headers=staff, json={"profile_id": shy_profile["id"]}).status_code == 409
+    assert api.client.post(url, headers=member, json={"profile_id": profile["id"]}).status_code == 403
+    sent = api.client.post(url, headers=staff, json={"profile_id": profile["id"]})
+    assert sent.status_code == 201, sent.text
+    again = api.client.post(url, headers=staff, json={"profile_id": profile["id"]})
+    assert again.json()["status"] == "already sent"  # a second click sends no second mail
+
+    mine = api.client.get("/api/me/interests", headers=member).json()["items"]
+    assert [(i["post_title"], i["answer"]) for i in mine] == [("Cardiologist for a training fortnight", None)]
+    seen = api.client.get(f"/api/profiles/{profile['id']}", headers=staff).json()
+    assert "contact" not in seen  # nothing revealed by the interest itself
+    answer = f"/api/me/interests/{mine[0]['id']}/answer"
+    assert api.client.post(answer, headers=shy, json={"answer": "share"}).status_code == 404  # not theirs
+    shared = api.client.post(answer, headers=member, json={"answer": "share"})
+    assert shared.json()["items"][0]["answer"] == "shared"
+    assert api.client.post(answer, headers=member, json={"answer": "decline"}).status_code == 409
+    seen = api.client.get(f"/api/profiles/{profile['id']}", headers=staff).json()
+    assert seen["contact"]["email"].startswith("member")
+    assert organisation_id

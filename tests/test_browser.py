@@ -207,6 +207,10 @@ def test_organisation_staff_write_a_post_see_candidates_and_upload_a_file(page: 
     page.get_by_role("heading", name="Best candidates").wait_for()
     assert page.locator("main article").count() > 0
     shot(page, "candidates")
+    interested = page.get_by_role("button", name="Express interest")
+    if interested.count():
+        interested.first.click()
+        page.get_by_text("We told the candidate that you are interested.").wait_for()
 
     # Edit it: the form comes back filled in; the change shows on the candidates page.
     page.goto("/org")

@@ -589,3 +589,20 @@ class ScoringWeightsOverride(Base):
     source: Mapped[str] = mapped_column(String(200), default="")
     applied_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PostInterest(Base):
+    """An organisation told a candidate it is interested in them for a post; the member answers by
+    sharing their contact details with it, or not."""
+
+    __tablename__ = "post_interests"
+    __table_args__ = (UniqueConstraint("post_id", "profile_id"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    post_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    answer: Mapped[str | None] = mapped_column(String(16))  # None (waiting), "shared" or "declined"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    post: Mapped[Post] = relationship()

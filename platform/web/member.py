@@ -20,6 +20,7 @@ from diaspora.platform.core.errors import DomainError
 from diaspora.platform.db.models import AvailabilityMode, LanguageLevel, Profile, Role
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.matches.services import recommendations_for_member
+from diaspora.platform.posts.interests import answer_interest, my_interests
 from diaspora.platform.profiles import services as profiles
 from diaspora.platform.profiles.schemas import DEFAULT_VISIBLE_FIELDS, VISIBLE_FIELDS, ProfileIn
 from diaspora.platform.web.forms import domain_errors, form_of, require, validate
@@ -215,6 +216,7 @@ class MemberPages(Controller):
             "has_profile": profile is not None,
             "recommendations": recommendations.items if recommendations else [],
             "invitations": await campaigns.my_invitations(session, user),
+            "interests": await my_interests(session, user),
             "visible_help": visible_field_help(),
             "mode_labels": mode_labels(),
             "levels": [level.value for level in LanguageLevel],
@@ -274,6 +276,19 @@ class MemberPages(Controller):
         answer = "accept" if form.get("answer") == "accept" else "decline"
         await campaigns.answer(db_session, user, match_id, AnswerIn(answer=answer))
         return Redirect("/me#invitations", status_code=303)
+
+    @post("/interests/{interest_id:uuid}", status_code=303)
+    async def answer_interest(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[CurrentUser | None],
+        interest_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        user = require(request, maybe_user, Role.MEMBER)
+        form = await form_of(request)
+        await answer_interest(db_session, user, interest_id, share=form.get("answer") == "share")
+        return Redirect("/me#interests", status_code=303)
 
     @get("/export")
     async def export(

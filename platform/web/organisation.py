@@ -12,11 +12,9 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from diaspora.ingest.readers import FORMATS, ImportFileError
-from diaspora.platform.core import audit
 from diaspora.platform.core.auth import CurrentUser, provide_optional_user
 from diaspora.platform.core.errors import DomainError
 from diaspora.platform.db.models import (
@@ -24,17 +22,16 @@ from diaspora.platform.db.models import (
     Organisation,
     OrganisationKind,
     PostKind,
-    Profile,
     Role,
     WorkMode,
 )
 from diaspora.platform.imports.services import import_file
-from diaspora.platform.matches.engine import PROFILE_LOAD, MatchingEngine
+from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.matches.services import matches_for_post
-from diaspora.platform.notifications.mail import enqueue_mail
 from diaspora.platform.organisations import services as organisations
 from diaspora.platform.organisations.schemas import OrganisationIn
 from diaspora.platform.posts import services as posts
+from diaspora.platform.posts.interests import express_interest
 from diaspora.platform.posts.schemas import PostIn
 from diaspora.platform.web.forms import domain_errors, form_of, require, validate
 from diaspora.platform.web.i18n import gettext as _
@@ -306,33 +303,11 @@ class OrganisationPages(Controller):
         post_id: FromPath[uuid.UUID],
         profile_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        """Tell a candidate the organisation is interested (by mail; only members open to contact).
-        Their contact details stay hidden until they grant them."""
+        """Tell a candidate the organisation is interested; their contact stays hidden until they share it."""
         user = require(request, maybe_user, Role.ORGANISATION_STAFF)
-        post_row = await posts.get_post(db_session, user, post_id)
-        if post_row.organisation_id != user.organisation_id:
-            return Redirect("/org", status_code=303)
-        profile = await db_session.scalar(
-            select(Profile).where(Profile.id == profile_id).options(*PROFILE_LOAD)
-        )
-        if profile is None or profile.consent is None or not profile.consent.open_to_contact:
+        try:
+            await express_interest(db_session, user, post_id, profile_id)
+        except DomainError:
+            await db_session.rollback()
             return Redirect(f"/org/posts/{post_id}?sent=no", status_code=303)
-        enqueue_mail(
-            db_session,
-            to=profile.account.email,
-            key=f"interest:{post_id}:{profile_id}",
-            subject=f"{post_row.organisation.name} is interested in you",
-            body=(
-                f"{post_row.organisation.name} would like to hear from you about '{post_row.title}'.\n"
-                "Your contact details stay private unless you choose to share them with the organisation.\n"
-            ),
-        )
-        audit.record(
-            db_session,
-            actor_id=user.id,
-            action="interest.expressed",
-            entity_type="post",
-            entity_id=post_id,
-            profile=str(profile_id),
-        )
         return Redirect(f"/org/posts/{post_id}?sent=yes", status_code=303)

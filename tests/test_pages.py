@@ -201,3 +201,22 @@ def test_credentials_are_edited_one_per_line(api: Api) -> None:
         ("BLS instructor", None, None, None),
     ]
     assert "Licensed nurse; Swiss Red Cross; CH; 2016" in api.client.get("/me").text
+
+
+def test_browsers_get_an_error_page_and_api_clients_problem_json(api: Api) -> None:
+    api.register("member", email="wanderer@example.org")
+    _login_page(api, "wanderer@example.org")
+    page = api.client.get("/campaigns", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 403
+    assert "<h1>Not allowed</h1>" in page.text
+    assert "This page is not for your kind of account." in page.text
+    missing = api.client.get(
+        "/org/posts/00000000-0000-0000-0000-000000000000", headers={"Accept": "text/html"}
+    )
+    assert missing.status_code in (403, 404)
+    assert "<!doctype html>" in missing.text
+    api_error = api.client.get(
+        "/api/posts/00000000-0000-0000-0000-000000000000", headers={"Accept": "text/html"}
+    )
+    assert api_error.status_code == 404
+    assert api_error.json()["detail"] == "Post not found."

@@ -35,14 +35,34 @@ class ValidationError(DomainError):
     status_code = 422
 
 
-def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+def _wants_page(request: Request[Any, Any, Any]) -> bool:
+    """A person in a browser on a page route gets an error page; API clients get problem JSON."""
+    path = request.url.path
+    if path.startswith(("/api/", "/schema", "/health", "/static/")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _page(status_code: int, message: str) -> Response[Any]:
+    from litestar.response import Template
+
+    return Template(
+        "error.html", context={"status_code": status_code, "message": message}, status_code=status_code
+    )
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    if _wants_page(request):
+        return _page(exc.status_code, exc.message)
     body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.message}
     if exc.field:
         body["extra"] = [{"key": exc.field, "message": exc.message}]
     return Response(body, status_code=exc.status_code)
 
 
-def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if _wants_page(request) and exc.status_code >= 400:
+        return _page(exc.status_code, str(exc.detail))
     body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
     if exc.extra:
         body["extra"] = exc.extra

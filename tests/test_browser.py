@@ -140,6 +140,12 @@ def test_anyone_discovers_opportunities_with_typos_facets_and_shareable_urls(pag
     assert other.get_by_role("checkbox", name="Energy").is_checked()
     other.close()
 
+    # Open posts are searchable the same way.
+    page.goto("/posts?q=cardiologst")
+    page.locator("#results article").first.wait_for()
+    assert page.locator("#results h3").count() > 0
+    shot(page, "posts")
+
     # On a phone the page is one column, and still usable.
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(shared)

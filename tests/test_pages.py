@@ -137,6 +137,9 @@ def test_the_discovery_page_is_a_shareable_search(api: Api) -> None:
     assert 'value="solar"' in response.text
     partial = api.client.get("/opportunities", params={"q": "solar", "partial": "1"})
     assert "<html" not in partial.text  # only the results, for search as you type
+    posts = api.client.get("/posts", params={"q": "cardiologist", "mode": "onsite"})
+    assert posts.status_code == 200
+    assert 'action="/posts"' in posts.text
     bad = api.client.get("/opportunities", params={"colour": "red"})
     assert bad.status_code == 200
     assert "This search cannot be run" in bad.text

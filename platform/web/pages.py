@@ -47,6 +47,13 @@ def labels() -> dict[str, str]:
         Sector.SOCIAL.value: _("Social"),
         Sector.ENVIRONMENT.value: _("Environment"),
         Sector.OTHER.value: _("Other"),
+        "skill_need": _("Skill need"),
+        "short_term_return": _("Short-term return"),
+        "onsite": _("On site"),
+        "remote": _("Remote"),
+        "hybrid": _("Hybrid"),
+        "paid": _("Paid"),
+        "volunteer": _("Volunteer"),
     }
 
 
@@ -166,32 +173,54 @@ class PageController(Controller):
         maybe_user: NamedDependency[CurrentUser | None],
         search: NamedDependency[SearchSync],
     ) -> Template:
-        """Discovery: the form's fields are the search API's parameters: every search is a shareable URL."""
-        params = {k: [v for v in request.query_params.getall(k) if v != ""] for k in request.query_params}
-        partial = params.pop("partial", None) is not None
-        params = {k: v for k, v in params.items() if v}
-        params["facets"] = ["kind,sector,country"]
-        error, result = None, None
-        try:
-            _q, result = await run_search(search, "opportunities", params)
-        except Exception as exc:  # a bad parameter in a hand-edited URL: say so, show no results
-            detail = getattr(exc, "detail", None)
-            if detail is None:
-                raise
-            error = _("This search cannot be run: %(reason)s", reason=detail)
+        facets = [("kind", _("Kind")), ("sector", _("Sector")), ("country", _("Country"))]
+        return await _discovery(request, maybe_user, search, "opportunities", facets)
 
-        def page_query(page: int) -> str:
-            pairs = [(k, v) for k, values in params.items() if k not in ("facets", "page") for v in values]
-            return urlencode([*pairs, ("page", str(page))])
+    @get("/posts")
+    async def posts(
+        self,
+        request: Request[Any, Any, Any],
+        maybe_user: NamedDependency[CurrentUser | None],
+        search: NamedDependency[SearchSync],
+    ) -> Template:
+        facets = [("kind", _("Kind")), ("country", _("Country")), ("mode", _("Work mode"))]
+        return await _discovery(request, maybe_user, search, "posts", facets)
 
-        context = {
-            "user": maybe_user,
-            "params": request.query_params,
-            "result": result,
-            "error": error,
-            "facets": result.facets if result else {},
-            "facet_titles": [("kind", _("Kind")), ("sector", _("Sector")), ("country", _("Country"))],
-            "labels": labels(),
-            "page_query": page_query,
-        }
-        return Template("opportunity_results.html" if partial else "opportunities.html", context=context)
+
+async def _discovery(
+    request: Request[Any, Any, Any],
+    user: CurrentUser | None,
+    search: SearchSync,
+    index: str,
+    facet_titles: list[tuple[str, str]],
+) -> Template:
+    """Discovery: the form's fields are the search API's parameters: every search is a shareable URL."""
+    params = {k: [v for v in request.query_params.getall(k) if v != ""] for k in request.query_params}
+    partial = params.pop("partial", None) is not None
+    params = {k: v for k, v in params.items() if v}
+    params["facets"] = [",".join(name for name, _title in facet_titles)]
+    error, result = None, None
+    try:
+        _q, result = await run_search(search, index, params)
+    except Exception as exc:  # a bad parameter in a hand-edited URL: say so, show no results
+        detail = getattr(exc, "detail", None)
+        if detail is None:
+            raise
+        error = _("This search cannot be run: %(reason)s", reason=detail)
+
+    def page_query(page: int) -> str:
+        pairs = [(k, v) for k, values in params.items() if k not in ("facets", "page") for v in values]
+        return urlencode([*pairs, ("page", str(page))])
+
+    context = {
+        "user": user,
+        "params": request.query_params,
+        "result": result,
+        "error": error,
+        "facets": result.facets if result else {},
+        "facet_titles": facet_titles,
+        "labels": labels(),
+        "page_query": page_query,
+    }
+    # `{index}.html` is the page; `{index}_results.html` the part that search-as-you-type replaces.
+    return Template(f"{index}_results.html" if partial else f"{index}.html", context=context)

@@ -10,7 +10,7 @@ gains over it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,7 +103,3 @@ def greedy(problem: Problem) -> Assignment:
         result.pairs.append((post, person))
         result.total_score += score
     return result
-
-
-def totals(scores: Mapping[Pair, float], pairs: Iterable[Pair]) -> float:
-    return float(sum(scores.get(pair, 0.0) for pair in pairs))

@@ -13,7 +13,6 @@ import msgspec
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from diaspora.matching.encoder import Encoder
 from diaspora.platform.campaigns.services import HELD, _campaign_posts, get_campaign
@@ -21,7 +20,6 @@ from diaspora.platform.core.auth import CurrentUser
 from diaspora.platform.db.models import CampaignMatch, Consent, MatchState, Profile, ProfileSkill
 from diaspora.platform.matches.engine import MatchingEngine
 
-SKILL_COVER_THRESHOLD_DEFAULT = 0.62
 MAX_SUPPLY_ROWS = 25
 
 
@@ -219,13 +217,3 @@ def dashboard_csv(data: DashboardOut) -> str:
     for supply in data.unasked_supply:
         writer.writerow(["unasked_supply", supply.skill, supply.profiles, ""])
     return out.getvalue()
-
-
-async def load_for_profiles(session: AsyncSession, ids: list[uuid.UUID]) -> list[Profile]:
-    return list(
-        (
-            await session.scalars(
-                select(Profile).where(Profile.id.in_(ids)).options(selectinload(Profile.skills))
-            )
-        ).all()
-    )

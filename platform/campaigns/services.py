@@ -11,7 +11,7 @@ from typing import Any
 import anyio.to_thread
 import msgspec
 import numpy as np
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -689,12 +689,3 @@ async def expire_invitations(session: AsyncSession) -> int:
                 entity_id=match_id,
             )
     return len(ids)
-
-
-async def count_by_state(session: AsyncSession, campaign_id: uuid.UUID) -> dict[str, int]:
-    rows = await session.execute(
-        select(CampaignMatch.state, func.count())
-        .where(CampaignMatch.campaign_id == campaign_id, CampaignMatch.excluded.is_(False))
-        .group_by(CampaignMatch.state)
-    )
-    return {state: int(n) for state, n in rows.all()}

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, post
@@ -11,12 +10,12 @@ from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException
 from litestar.params import Body
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.ingest.readers import FORMATS, ImportFileError
 from diaspora.platform.core.auth import CurrentUser, provide_user, requires_role
 from diaspora.platform.db.models import Role
-from diaspora.platform.imports.services import import_file
+from diaspora.platform.imports.services import import_upload
 
 MAX_UPLOAD_BYTES = 20_000_000
 
@@ -54,22 +53,13 @@ async def _upload(session: AsyncSession, user: CurrentUser, kind: str, data: Upl
             f"`file` must be .csv, .jsonl or .xlsx, not {suffix or 'without extension'!r}",
             extra=[{"key": "file", "message": "unknown file type"}],
         )
-    sessions: Any = async_sessionmaker(session.bind, expire_on_commit=False)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"upload{suffix}"
-        path.write_bytes(await data.file.read())
-        try:
-            report = await import_file(
-                sessions,
-                kind,
-                path,
-                source=f"organisation:{user.organisation_id}",
-                dry_run=data.dry_run,
-                actor=user,
-            )
-        except ImportFileError as exc:
-            raise ClientException(str(exc).replace(path.name, data.file.filename or "file")) from exc
-    report.file = data.file.filename or report.file
+    filename = data.file.filename or f"file{suffix}"
+    try:
+        report = await import_upload(
+            session, user, kind, filename, await data.file.read(), dry_run=data.dry_run
+        )
+    except ImportFileError as exc:
+        raise ClientException(str(exc)) from exc
     return ImportReportOut(
         file=report.file,
         dry_run=report.dry_run,

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import json
 import re
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -212,6 +213,31 @@ async def import_file(
                 updated=report.updated,
                 rejected=report.rejected,
             )
+    return report
+
+
+async def import_upload(
+    session: AsyncSession, user: CurrentUser, kind_name: str, filename: str, content: bytes, *, dry_run: bool
+) -> ImportReport:
+    """An organisation's staff upload a file (its suffix already checked): it is imported as their own
+    organisation's source, and reports name the uploaded file. Raises `ImportFileError` for a file that
+    cannot be read, naming the uploaded file too."""
+    sessions: Any = async_sessionmaker(session.bind, expire_on_commit=False)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{Path(filename).suffix.lower()}"
+        path.write_bytes(content)
+        try:
+            report = await import_file(
+                sessions,
+                kind_name,
+                path,
+                source=f"organisation:{user.organisation_id}",
+                dry_run=dry_run,
+                actor=user,
+            )
+        except ImportFileError as exc:
+            raise ImportFileError(str(exc).replace(path.name, filename)) from exc
+    report.file = filename
     return report
 
 

@@ -15,7 +15,6 @@ from typing import Any, Literal, cast
 
 FieldType = Literal["keyword", "keywords", "text", "texts", "integer"]
 FIELD_TYPES: frozenset[str] = frozenset({"keyword", "keywords", "text", "texts", "integer"})
-NUMERIC: frozenset[str] = frozenset({"integer"})
 
 
 class SearchConfigError(ValueError):

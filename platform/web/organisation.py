@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.ingest.readers import FORMATS, ImportFileError
 from diaspora.platform.core.auth import CurrentUser, provide_optional_user
@@ -25,7 +24,7 @@ from diaspora.platform.db.models import (
     Role,
     WorkMode,
 )
-from diaspora.platform.imports.services import import_file
+from diaspora.platform.imports.services import import_upload
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.matches.services import matches_for_post
 from diaspora.platform.organisations import services as organisations
@@ -249,27 +248,17 @@ class OrganisationPages(Controller):
             return await self._page(
                 db_session, user, errors={"file": _("Upload a .csv, .jsonl or .xlsx file.")}, status_code=400
             )
-        sessions: Any = async_sessionmaker(db_session.bind, expire_on_commit=False)
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"upload{suffix}"
-            path.write_bytes(await upload.read())
-            try:
-                report = await import_file(
-                    sessions,
-                    "posts",
-                    path,
-                    source=f"organisation:{user.organisation_id}",
-                    dry_run=form.get("dry_run") == "on",
-                    actor=user,
-                )
-            except ImportFileError as exc:
-                return await self._page(
-                    db_session,
-                    user,
-                    errors={"file": str(exc).replace(path.name, upload.filename)},
-                    status_code=400,
-                )
-        report.file = upload.filename
+        try:
+            report = await import_upload(
+                db_session,
+                user,
+                "posts",
+                upload.filename,
+                await upload.read(),
+                dry_run=form.get("dry_run") == "on",
+            )
+        except ImportFileError as exc:
+            return await self._page(db_session, user, errors={"file": str(exc)}, status_code=400)
         return await self._page(db_session, user, report=report)
 
     @get("/posts/{post_id:uuid}")

@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from diaspora.platform.db import outbox
 from diaspora.platform.db.models import OutboxEvent
-from diaspora.platform.search import tracking
 from diaspora.platform.search.backend import Progress, SearchBackend, SearchBackendError, build_backend
 from diaspora.platform.search.config import IndexConfig, load_all
 from diaspora.platform.search.documents import SOURCE_BY_TOPIC, SOURCES, all_documents, documents_for
@@ -63,7 +62,6 @@ class SearchSync:
         self.configs: dict[str, IndexConfig] = load_all()
         self._prepared = False
         self._lock = asyncio.Lock()
-        tracking.install()
 
     # -- mutual exclusion across processes -----------------------------------------------------------
 

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import ValidationException
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -202,11 +203,8 @@ async def _discovery(
     error, result = None, None
     try:
         _q, result = await run_search(search, index, params)
-    except Exception as exc:  # a bad parameter in a hand-edited URL: say so, show no results
-        detail = getattr(exc, "detail", None)
-        if detail is None:
-            raise
-        error = _("This search cannot be run: %(reason)s", reason=detail)
+    except ValidationException as exc:  # a bad parameter in a hand-edited URL: say so, show no results
+        error = _("This search cannot be run: %(reason)s", reason=exc.detail)
 
     def page_query(page: int) -> str:
         pairs = [(k, v) for k, values in params.items() if k not in ("facets", "page") for v in values]

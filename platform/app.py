@@ -27,6 +27,7 @@ from diaspora.platform.accounts.controllers import AuthController, MeController
 from diaspora.platform.campaigns.controllers import CampaignController, InvitationController
 from diaspora.platform.core.auth import TokenAuthenticationMiddleware
 from diaspora.platform.core.errors import DomainError, domain_error_handler, http_error_handler
+from diaspora.platform.core.guards import LoginRequired, login_redirect
 from diaspora.platform.db import migrate, outbox
 from diaspora.platform.db.engine import build_engine
 from diaspora.platform.imports.controllers import ImportController
@@ -44,7 +45,6 @@ from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings, get_settings
 from diaspora.platform.taxonomy.controllers import TaxonomyController
 from diaspora.platform.web import i18n
-from diaspora.platform.web.forms import LoginRequired, login_redirect
 from diaspora.platform.web.member import MemberPages
 from diaspora.platform.web.ministry import MinistryPages
 from diaspora.platform.web.organisation import OrganisationPages

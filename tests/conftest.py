@@ -192,6 +192,25 @@ class Api:
             assert response.status_code == 200, response.text
         return staff, organisation_id
 
+    def ministry(
+        self, *, verified: bool = True, country: str = "XK", admin: dict[str, str] | None = None
+    ) -> tuple[dict[str, str], str]:
+        """A ministry account with its ministry organisation (verified by an admin unless told otherwise)."""
+        ministry = self.register("ministry")
+        response = self.client.post(
+            "/api/organisations",
+            headers=ministry,
+            json={"name": f"Ministry of the diaspora {self._n}", "kind": "ministry", "country": country},
+        )
+        assert response.status_code == 201, response.text
+        organisation_id = response.json()["id"]
+        if verified:
+            response = self.client.post(
+                f"/api/organisations/{organisation_id}/verify", headers=admin or self.admin()
+            )
+            assert response.status_code == 200, response.text
+        return ministry, organisation_id
+
     def profile(self, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
         body = {
             "headline": "Interventional cardiologist",

@@ -112,7 +112,10 @@ def test_who_may_see_a_posts_candidates(api: Api) -> None:
     assert api.client.get(url, headers=other_staff).status_code == 403
     assert api.client.get(url, headers=member).status_code == 403
     assert api.client.get(url).status_code == 401
-    assert api.client.get(url, headers=api.register("ministry")).status_code == 200
+    # A ministry sees candidates once an admin verified it; a self-registered one sees nothing.
+    assert api.client.get(url, headers=api.register("ministry")).status_code == 403
+    assert api.client.get(url, headers=api.ministry(verified=False)[0]).status_code == 403
+    assert api.client.get(url, headers=api.ministry(admin=admin)[0]).status_code == 200
     assert api.client.get(url, headers=admin).status_code == 200
     assert api.client.get(url, headers=staff, params={"limit": 0}).status_code == 400
 

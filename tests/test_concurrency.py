@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from diaspora.platform.accounts import services as accounts
 from diaspora.platform.accounts.schemas import RegistrationIn
-from diaspora.platform.core.auth import CurrentUser
 from diaspora.platform.core.errors import ConflictError
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.engine import build_engine
 from diaspora.platform.db.models import Account, ProfileLanguage, ProfileSkill, Role
 from diaspora.platform.profiles import services as profiles
@@ -72,7 +72,7 @@ def test_concurrent_registrations_with_one_email_create_one_account(database: st
 
 
 def test_concurrent_profile_replacements_leave_one_whole_version(database: str) -> None:
-    async def make_member(sessions: Sessions) -> CurrentUser:
+    async def make_member(sessions: Sessions) -> Actor:
         data = msgspec.convert(
             {
                 "email": f"{uuid.uuid4().hex[:8]}@example.org",
@@ -83,7 +83,7 @@ def test_concurrent_profile_replacements_leave_one_whole_version(database: str) 
         )
         async with sessions() as session, session.begin():
             account = await accounts.register(session, data)
-        return CurrentUser(
+        return Actor(
             id=account.id,
             email=account.email,
             role=Role.MEMBER,
@@ -106,7 +106,7 @@ def test_concurrent_profile_replacements_leave_one_whole_version(database: str) 
 
     async def save(sessions: Sessions, version: ProfileIn) -> None:
         async with sessions() as session, session.begin():
-            await profiles.save_own_profile(session, user, version)
+            await profiles.save_profile(session, user.id, version, actor_id=user.id)
 
     async def race(sessions: Sessions) -> None:
         await save(sessions, versions[0])  # the profile exists; now six writers replace it at once
@@ -159,7 +159,7 @@ def test_concurrent_post_replacements_do_not_merge_skills(database: str) -> None
             )
             session.add(account)
             await session.flush()
-        staff = CurrentUser(
+        staff = Actor(
             id=account.id,
             email=account.email,
             role=Role.ORGANISATION_STAFF,

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.platform.accounts import services
 from diaspora.platform.accounts.schemas import AccountOut, AccountUpdateIn, LoginIn, RegistrationIn, TokenOut
-from diaspora.platform.core.auth import CurrentUser, provide_user, requires_login
+from diaspora.platform.core.guards import provide_actor, requires_login
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.settings import Settings
 
 
@@ -51,11 +52,9 @@ class AuthController(Controller):
         guards=[requires_login],
         status_code=204,
         summary="Revoke the token used for this call",
-        dependencies={"user": Provide(provide_user)},
+        dependencies={"user": Provide(provide_actor)},
     )
-    async def logout(
-        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[CurrentUser]
-    ) -> None:
+    async def logout(self, db_session: NamedDependency[AsyncSession], user: NamedDependency[Actor]) -> None:
         await services.close_session(db_session, user.session_id)
 
 
@@ -63,19 +62,17 @@ class MeController(Controller):
     path = "/api/me"
     tags = ["accounts"]
     guards = [requires_login]
-    dependencies = {"user": Provide(provide_user)}
+    dependencies = {"user": Provide(provide_actor)}
 
     @get("/", summary="The calling account")
-    async def me(
-        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[CurrentUser]
-    ) -> AccountOut:
+    async def me(self, db_session: NamedDependency[AsyncSession], user: NamedDependency[Actor]) -> AccountOut:
         return services.account_out(await services.get_account(db_session, user.id))
 
     @patch("/", summary="Change display name or phone")
     async def update_me(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         data: JSONBody[AccountUpdateIn],
     ) -> AccountOut:
         account = await services.get_account(db_session, user.id)
@@ -90,7 +87,7 @@ class MeController(Controller):
     async def export(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
     ) -> Response[dict[str, Any]]:
         export = await services.export_account(db_session, user.id)
         return Response(
@@ -98,7 +95,5 @@ class MeController(Controller):
         )
 
     @delete("/", status_code=204, summary="Erase your account and everything that references it")
-    async def erase(
-        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[CurrentUser]
-    ) -> None:
+    async def erase(self, db_session: NamedDependency[AsyncSession], user: NamedDependency[Actor]) -> None:
         await services.erase_account(db_session, user.id)

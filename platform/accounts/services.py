@@ -114,7 +114,9 @@ async def open_session(
     return token, expires_at
 
 
-async def close_session(session: AsyncSession, session_id: uuid.UUID) -> None:
+async def close_session(session: AsyncSession, session_id: uuid.UUID | None) -> None:
+    if session_id is None:  # an actor that came with no session (the command line) has none to close
+        return
     await session.execute(delete(AuthSession).where(AuthSession.id == session_id))
 
 

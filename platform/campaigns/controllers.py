@@ -24,35 +24,38 @@ from diaspora.platform.campaigns.schemas import (
     PairIn,
     ProposalOut,
 )
-from diaspora.platform.core.auth import CurrentUser, provide_user, requires_role
-from diaspora.platform.db.models import Role
+from diaspora.platform.core.guards import (
+    provide_actor,
+    requires_campaign_manager,
+    requires_member,
+    requires_verified_ministry,
+)
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.matches.engine import MatchingEngine
-
-_managers = requires_role(Role.MINISTRY, Role.ADMIN)
 
 
 class CampaignController(Controller):
     path = "/api/campaigns"
     tags = ["campaigns"]
-    guards = [_managers]
-    dependencies = {"user": Provide(provide_user)}
+    guards = [requires_campaign_manager]
+    dependencies = {"user": Provide(provide_actor)}
 
     @post(
         "/",
-        guards=[requires_role(Role.MINISTRY)],
+        guards=[requires_verified_ministry],
         summary="Create a campaign (its posts chosen or by filter)",
     )
     async def create(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         data: JSONBody[CampaignIn],
     ) -> CampaignOut:
         return services.campaign_out(await services.create_campaign(db_session, user, data))
 
     @get("/", summary="Your ministry's campaigns")
     async def list_(
-        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[CurrentUser]
+        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[Actor]
     ) -> CampaignPage:
         rows = await services.list_campaigns(db_session, user)
         return CampaignPage(items=[services.campaign_out(c) for c in rows], total=len(rows))
@@ -61,7 +64,7 @@ class CampaignController(Controller):
     async def get_one(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         campaign_id: FromPath[uuid.UUID],
     ) -> CampaignOut:
         return services.campaign_out(await services.get_campaign(db_session, user, campaign_id))
@@ -70,7 +73,7 @@ class CampaignController(Controller):
     async def replace(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         campaign_id: FromPath[uuid.UUID],
         data: JSONBody[CampaignIn],
     ) -> CampaignOut:
@@ -80,7 +83,7 @@ class CampaignController(Controller):
     async def status(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         campaign_id: FromPath[uuid.UUID],
         data: JSONBody[CampaignStatusIn],
     ) -> CampaignOut:
@@ -94,7 +97,7 @@ class CampaignController(Controller):
     async def run(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         matching: NamedDependency[MatchingEngine],
         campaign_id: FromPath[uuid.UUID],
     ) -> ProposalOut:
@@ -106,7 +109,7 @@ class CampaignController(Controller):
     async def proposal(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         campaign_id: FromPath[uuid.UUID],
     ) -> ProposalOut:
         campaign, rows = await services.proposal(db_session, user, campaign_id)
@@ -118,7 +121,7 @@ class CampaignController(Controller):
     async def add_pair(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         matching: NamedDependency[MatchingEngine],
         campaign_id: FromPath[uuid.UUID],
         data: JSONBody[PairIn],
@@ -131,7 +134,7 @@ class CampaignController(Controller):
     async def change(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         campaign_id: FromPath[uuid.UUID],
         match_id: FromPath[uuid.UUID],
         data: JSONBody[MatchChangeIn],
@@ -144,7 +147,7 @@ class CampaignController(Controller):
     async def invite(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         campaign_id: FromPath[uuid.UUID],
         data: JSONBody[InviteIn],
     ) -> list[MatchOut]:
@@ -159,7 +162,7 @@ class CampaignController(Controller):
     async def place(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         campaign_id: FromPath[uuid.UUID],
         match_id: FromPath[uuid.UUID],
     ) -> MatchOut:
@@ -173,7 +176,7 @@ class CampaignController(Controller):
     async def dashboard(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         matching: NamedDependency[MatchingEngine],
         campaign_id: FromPath[uuid.UUID],
         format: Annotated[str, QueryParameter(pattern="^(json|csv)$")] = "json",
@@ -195,7 +198,7 @@ class CampaignController(Controller):
     async def learn(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         matching: NamedDependency[MatchingEngine],
         campaign_id: FromPath[uuid.UUID],
     ) -> learning.LearntWeightsOut:
@@ -205,12 +208,12 @@ class CampaignController(Controller):
 class InvitationController(Controller):
     path = "/api/me/invitations"
     tags = ["campaigns"]
-    guards = [requires_role(Role.MEMBER)]
-    dependencies = {"user": Provide(provide_user)}
+    guards = [requires_member]
+    dependencies = {"user": Provide(provide_actor)}
 
     @get("/", summary="Your invitations and their states")
     async def list_(
-        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[CurrentUser]
+        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[Actor]
     ) -> InvitationList:
         return InvitationList(items=await services.my_invitations(db_session, user))
 
@@ -218,7 +221,7 @@ class InvitationController(Controller):
     async def answer(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         match_id: FromPath[uuid.UUID],
         data: JSONBody[AnswerIn],
     ) -> InvitationOut:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.matching.encoder import Encoder
 from diaspora.platform.campaigns.services import HELD, _campaign_posts, get_campaign
-from diaspora.platform.core.auth import CurrentUser
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import CampaignMatch, Consent, MatchState, Profile, ProfileSkill
 from diaspora.platform.matches.engine import MatchingEngine
 
@@ -131,7 +131,7 @@ def _gap_map(
 
 
 async def dashboard(
-    session: AsyncSession, engine: MatchingEngine, user: CurrentUser, campaign_id: uuid.UUID
+    session: AsyncSession, engine: MatchingEngine, user: Actor, campaign_id: uuid.UUID
 ) -> DashboardOut:
     campaign = await get_campaign(session, user, campaign_id)
     posts = await _campaign_posts(session, campaign)

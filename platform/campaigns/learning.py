@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.matching.scoring import ScoringWeights
 from diaspora.platform.campaigns.services import get_campaign
-from diaspora.platform.core.auth import CurrentUser
 from diaspora.platform.core.errors import ConflictError
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import CampaignMatch, MatchState
 
 COMPONENTS = ("semantic", "skills", "availability", "languages")
@@ -84,7 +84,7 @@ def fit(
 
 
 async def learn_weights(
-    session: AsyncSession, user: CurrentUser, campaign_id: uuid.UUID, live: ScoringWeights
+    session: AsyncSession, user: Actor, campaign_id: uuid.UUID, live: ScoringWeights
 ) -> LearntWeightsOut:
     campaign = await get_campaign(session, user, campaign_id)
     rows = (

@@ -28,9 +28,9 @@ from diaspora.platform.campaigns.schemas import (
     PairIn,
     RunSummary,
 )
-from diaspora.platform.core import audit
-from diaspora.platform.core.auth import CurrentUser
+from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import (
     Account,
     Campaign,
@@ -82,15 +82,17 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
     )
 
 
-def _ensure_ministry(user: CurrentUser) -> None:
-    if user.role not in (Role.MINISTRY, Role.ADMIN) or (
-        user.role is Role.MINISTRY and not user.organisation_id
-    ):
-        raise PermissionDeniedError("Campaigns are run by ministry accounts.")
+def _ensure_ministry(user: Actor) -> None:
+    if not policy.may_manage_campaigns(user):
+        raise PermissionDeniedError(
+            policy.why_not_verified(user)
+            if user.role is Role.MINISTRY
+            else "Campaigns are run by ministries."
+        )
 
 
 async def get_campaign(
-    session: AsyncSession, user: CurrentUser, campaign_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession, user: Actor, campaign_id: uuid.UUID, *, lock: bool = False
 ) -> Campaign:
     """A ministry sees only its own campaigns (others' are 'not found'); admins see all."""
     _ensure_ministry(user)
@@ -101,7 +103,7 @@ async def get_campaign(
     campaign = await session.scalar(
         select(Campaign).where(Campaign.id == campaign_id).options(selectinload(Campaign.posts))
     )
-    if campaign is None or (user.role is not Role.ADMIN and campaign.organisation_id != user.organisation_id):
+    if campaign is None or (not policy.is_admin(user) and campaign.organisation_id != user.organisation_id):
         raise NotFoundError("Campaign not found.")
     return campaign
 
@@ -146,9 +148,14 @@ def _apply(campaign: Campaign, data: CampaignIn, post_ids: Sequence[uuid.UUID]) 
     campaign.updated_at = utcnow()
 
 
-async def create_campaign(session: AsyncSession, user: CurrentUser, data: CampaignIn) -> Campaign:
-    if user.role is not Role.MINISTRY or user.organisation_id is None:
-        raise PermissionDeniedError("Campaigns are run by ministry accounts.")
+async def create_campaign(session: AsyncSession, user: Actor, data: CampaignIn) -> Campaign:
+    if not policy.is_verified_ministry(user):
+        raise PermissionDeniedError(
+            policy.why_not_verified(user)
+            if user.role is Role.MINISTRY
+            else "Campaigns are run by ministries."
+        )
+    assert user.organisation_id is not None
     campaign = Campaign(
         id=uuid.uuid4(), organisation_id=user.organisation_id, created_by_id=user.id, last_run={}
     )
@@ -162,7 +169,7 @@ async def create_campaign(session: AsyncSession, user: CurrentUser, data: Campai
 
 
 async def update_campaign(
-    session: AsyncSession, user: CurrentUser, campaign_id: uuid.UUID, data: CampaignIn
+    session: AsyncSession, user: Actor, campaign_id: uuid.UUID, data: CampaignIn
 ) -> Campaign:
     campaign = await get_campaign(session, user, campaign_id, lock=True)
     if campaign.status == CampaignStatus.CLOSED.value:
@@ -188,7 +195,7 @@ _NEXT = {
 
 
 async def set_status(
-    session: AsyncSession, user: CurrentUser, campaign_id: uuid.UUID, status: CampaignStatus
+    session: AsyncSession, user: Actor, campaign_id: uuid.UUID, status: CampaignStatus
 ) -> Campaign:
     campaign = await get_campaign(session, user, campaign_id, lock=True)
     if status.value != campaign.status and status.value not in _NEXT[campaign.status]:
@@ -205,10 +212,10 @@ async def set_status(
     return campaign
 
 
-async def list_campaigns(session: AsyncSession, user: CurrentUser) -> list[Campaign]:
+async def list_campaigns(session: AsyncSession, user: Actor) -> list[Campaign]:
     _ensure_ministry(user)
     query = select(Campaign).options(selectinload(Campaign.posts)).order_by(Campaign.created_at.desc())
-    if user.role is not Role.ADMIN:
+    if not policy.is_admin(user):
         query = query.where(Campaign.organisation_id == user.organisation_id)
     return list((await session.scalars(query)).all())
 
@@ -250,7 +257,7 @@ async def _campaign_posts(session: AsyncSession, campaign: Campaign) -> list[Pos
 
 
 async def run_matching(
-    session: AsyncSession, engine: MatchingEngine, user: CurrentUser, campaign_id: uuid.UUID
+    session: AsyncSession, engine: MatchingEngine, user: Actor, campaign_id: uuid.UUID
 ) -> Campaign:
     """Propose the assignment of largest total score, keeping pinned and already invited pairs, never
     proposing excluded ones or people who declined or let an invitation expire for that post."""
@@ -331,7 +338,7 @@ async def _matches(
         .where(CampaignMatch.campaign_id == campaign_id)
         .options(
             selectinload(CampaignMatch.post).selectinload(Post.organisation),
-            selectinload(CampaignMatch.profile).options(*PROFILE_LOAD),
+            selectinload(CampaignMatch.profile).options(*PROFILE_LOAD, selectinload(Profile.contact_grants)),
         )
         .order_by(CampaignMatch.post_id, CampaignMatch.score.desc(), CampaignMatch.id)
     )
@@ -343,8 +350,11 @@ async def _matches(
 def match_out(row: CampaignMatch) -> MatchOut:
     consent = row.profile.consent
     shown = set(decode_visible_fields(consent.visible_fields)) if consent else set()
-    # Contact details only once the member accepted (which also granted them to the post's organisation).
-    revealed = row.state in (MatchState.ACCEPTED.value, MatchState.PLACED.value)
+    # Contact details only once the member accepted, which granted them to the post's organisation, and
+    # only while that grant stands: withdrawing it hides them here too (and in every export).
+    revealed = row.state in (MatchState.ACCEPTED.value, MatchState.PLACED.value) and any(
+        grant.organisation_id == row.post.organisation_id for grant in row.profile.contact_grants
+    )
     return MatchOut(
         id=row.id,
         post_id=row.post_id,
@@ -363,14 +373,14 @@ def match_out(row: CampaignMatch) -> MatchOut:
 
 
 async def proposal(
-    session: AsyncSession, user: CurrentUser, campaign_id: uuid.UUID
+    session: AsyncSession, user: Actor, campaign_id: uuid.UUID
 ) -> tuple[Campaign, list[CampaignMatch]]:
     campaign = await get_campaign(session, user, campaign_id)
     return campaign, await _matches(session, campaign.id)
 
 
 async def add_pair(
-    session: AsyncSession, engine: MatchingEngine, user: CurrentUser, campaign_id: uuid.UUID, data: PairIn
+    session: AsyncSession, engine: MatchingEngine, user: Actor, campaign_id: uuid.UUID, data: PairIn
 ) -> CampaignMatch:
     """The manager pins a person to a post (scored like any proposal), or excludes the pair."""
     await engine.refresh()  # before the lock, as in run_matching
@@ -442,7 +452,7 @@ async def _score(engine: MatchingEngine, post: Post, profile: Profile) -> Match:
 
 
 async def change_match(
-    session: AsyncSession, user: CurrentUser, campaign_id: uuid.UUID, match_id: uuid.UUID, data: MatchChangeIn
+    session: AsyncSession, user: Actor, campaign_id: uuid.UUID, match_id: uuid.UUID, data: MatchChangeIn
 ) -> CampaignMatch:
     campaign = await get_campaign(session, user, campaign_id, lock=True)
     (row,) = await _matches(session, campaign.id, [match_id]) or (None,)
@@ -471,7 +481,7 @@ async def change_match(
 
 
 async def invite(
-    session: AsyncSession, user: CurrentUser, campaign_id: uuid.UUID, data: InviteIn
+    session: AsyncSession, user: Actor, campaign_id: uuid.UUID, data: InviteIn
 ) -> list[CampaignMatch]:
     """Invite proposed people; all or nothing: one refused pair refuses the whole request."""
     campaign = await get_campaign(session, user, campaign_id, lock=True)
@@ -534,7 +544,7 @@ async def invite(
     return rows
 
 
-async def my_invitations(session: AsyncSession, user: CurrentUser) -> list[InvitationOut]:
+async def my_invitations(session: AsyncSession, user: Actor) -> list[InvitationOut]:
     if user.role is not Role.MEMBER:
         raise PermissionDeniedError("Invitations are for member accounts.")
     profile = await load_own_profile(session, user.id, required=False)
@@ -570,9 +580,7 @@ async def my_invitations(session: AsyncSession, user: CurrentUser) -> list[Invit
     ]
 
 
-async def answer(
-    session: AsyncSession, user: CurrentUser, match_id: uuid.UUID, data: AnswerIn
-) -> CampaignMatch:
+async def answer(session: AsyncSession, user: Actor, match_id: uuid.UUID, data: AnswerIn) -> CampaignMatch:
     """Accept or decline one's own invitation, once. The state change is a conditional update, so two
     answers sent at once (two tabs, a double click) leave exactly one of them standing."""
     if user.role is not Role.MEMBER:
@@ -645,7 +653,7 @@ async def answer(
 
 
 async def place(
-    session: AsyncSession, user: CurrentUser, campaign_id: uuid.UUID, match_id: uuid.UUID
+    session: AsyncSession, user: Actor, campaign_id: uuid.UUID, match_id: uuid.UUID
 ) -> CampaignMatch:
     campaign = await get_campaign(session, user, campaign_id, lock=True)
     rows = await _matches(session, campaign.id, [match_id])

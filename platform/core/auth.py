@@ -1,4 +1,4 @@
-"""Authentication (bearer tokens for the API, session cookies for pages) and role guards.
+"""Authentication: bearer tokens for the API, session cookies for pages. Who may do what is `core.policy`.
 
 Both credentials are opaque random tokens whose SHA-256 is stored in `auth_sessions`, so a session can be
 revoked (logout, erasure) at once and a database leak reveals no usable token. Cookie sessions are only
@@ -8,37 +8,22 @@ so a cross-site form can never act through the API with a member's cookie.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
+from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp
 from sqlalchemy import select
 
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.security import token_digest
-from diaspora.platform.db.models import Account, AuthSession, Role
+from diaspora.platform.db.models import Account, AuthSession, Organisation, Role
 
 SESSION_COOKIE = "diaspora_session"
 API_PREFIX = "/api"
-
-
-@dataclass(frozen=True, slots=True)
-class CurrentUser:
-    id: uuid.UUID
-    email: str
-    role: Role
-    organisation_id: uuid.UUID | None
-    session_id: uuid.UUID
-
-    def has_role(self, *roles: Role) -> bool:
-        return self.role in roles
 
 
 class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
@@ -57,8 +42,9 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         async with self.alchemy.get_session() as session:
             row = (
                 await session.execute(
-                    select(AuthSession, Account)
+                    select(AuthSession, Account, Organisation.verified, Organisation.kind)
                     .join(Account, Account.id == AuthSession.account_id)
+                    .outerjoin(Organisation, Organisation.id == Account.organisation_id)
                     .where(AuthSession.token_hash == token_digest(token))
                 )
             ).first()
@@ -67,13 +53,16 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
                 # A stale cookie on a page just means "logged out"; the page offers to log in again.
                 return AuthenticationResult(user=None, auth=None)
             raise NotAuthorizedException("The token is unknown, expired or revoked; log in again.")
-        auth_session, account = row
-        user = CurrentUser(
+        auth_session, account, verified, kind = row
+        # Rebuilt on every request: a verification withdrawn takes the powers away at once.
+        user = Actor(
             id=account.id,
             email=account.email,
             role=Role(account.role),
             organisation_id=account.organisation_id,
             session_id=auth_session.id,
+            organisation_verified=bool(verified),
+            organisation_kind=kind,
         )
         return AuthenticationResult(user=user, auth=auth_session.id)
 
@@ -89,35 +78,3 @@ def _credential(connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[str | N
     if connection.url.path.startswith(API_PREFIX):
         return None, False
     return connection.cookies.get(SESSION_COOKIE) or None, True
-
-
-def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:
-    user = connection.scope.get("user")
-    if not isinstance(user, CurrentUser):
-        raise NotAuthorizedException("Log in first: this needs an authenticated account.")
-    return user
-
-
-def requires_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    current_user(connection)
-
-
-def requires_role(*roles: Role) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
-    """A guard admitting only accounts with one of `roles`."""
-    allowed = ", ".join(role.value for role in roles)
-
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        user = current_user(connection)
-        if not user.has_role(*roles):
-            raise PermissionDeniedException(f"This needs one of the roles: {allowed}.")
-
-    return guard
-
-
-async def provide_user(request: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:
-    return current_user(request)
-
-
-async def provide_optional_user(request: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
-    user = request.scope.get("user")
-    return user if isinstance(user, CurrentUser) else None

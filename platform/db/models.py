@@ -241,6 +241,9 @@ class Profile(Base):
         cascade="all, delete-orphan", passive_deletes=True, order_by="AvailabilityWindow.start_date"
     )
     consent: Mapped[Consent | None] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    contact_grants: Mapped[list[ContactGrant]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="raise"
+    )
 
 
 class ProfileLanguage(Base):

@@ -13,8 +13,8 @@ from litestar.params import Body
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.ingest.readers import FORMATS, ImportFileError
-from diaspora.platform.core.auth import CurrentUser, provide_user, requires_role
-from diaspora.platform.db.models import Role
+from diaspora.platform.core.guards import provide_actor, requires_organisation_account
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.imports.services import import_upload
 
 MAX_UPLOAD_BYTES = 20_000_000
@@ -44,7 +44,7 @@ class Upload(msgspec.Struct):
     dry_run: bool = False
 
 
-async def _upload(session: AsyncSession, user: CurrentUser, kind: str, data: Upload) -> ImportReportOut:
+async def _upload(session: AsyncSession, user: Actor, kind: str, data: Upload) -> ImportReportOut:
     if user.organisation_id is None:
         raise ClientException("Register your organisation first.")
     suffix = Path(data.file.filename or "").suffix.lower()
@@ -74,17 +74,14 @@ async def _upload(session: AsyncSession, user: CurrentUser, kind: str, data: Upl
     )
 
 
-_staff = requires_role(Role.ORGANISATION_STAFF, Role.MINISTRY)
-
-
 class ImportController(Controller):
     path = "/api/imports"
     tags = ["import"]
-    dependencies = {"user": Provide(provide_user)}
+    dependencies = {"user": Provide(provide_actor)}
 
     @post(
         "/posts",
-        guards=[_staff],
+        guards=[requires_organisation_account],
         status_code=200,
         request_max_body_size=MAX_UPLOAD_BYTES,
         summary="Upload your organisation's posts (CSV, JSON Lines or XLSX); returns the validation report",
@@ -92,14 +89,14 @@ class ImportController(Controller):
     async def upload_posts(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         data: Annotated[Upload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> ImportReportOut:
         return await _upload(db_session, user, "posts", data)
 
     @post(
         "/opportunities",
-        guards=[_staff],
+        guards=[requires_organisation_account],
         status_code=200,
         request_max_body_size=MAX_UPLOAD_BYTES,
         summary="Upload your organisation's opportunities (reviewed before publication); returns the report",
@@ -107,7 +104,7 @@ class ImportController(Controller):
     async def upload_opportunities(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         data: Annotated[Upload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> ImportReportOut:
         return await _upload(db_session, user, "opportunities", data)

@@ -29,8 +29,8 @@ from diaspora.ingest.columns import KIND_BY_NAME, Kind, ParsedRow, RowProblem, c
 from diaspora.ingest.readers import ImportFileError, read_table
 from diaspora.platform.accounts.services import normalise_email
 from diaspora.platform.core import audit
-from diaspora.platform.core.auth import CurrentUser
 from diaspora.platform.core.errors import DomainError
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import (
     Account,
     AvailabilityWindow,
@@ -133,7 +133,7 @@ async def import_file(
     *,
     source: str,
     dry_run: bool = False,
-    actor: CurrentUser | None = None,
+    actor: Actor | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import one file. `actor` is the staff member uploading (None: an operator on the command line)."""
@@ -217,7 +217,7 @@ async def import_file(
 
 
 async def import_upload(
-    session: AsyncSession, user: CurrentUser, kind_name: str, filename: str, content: bytes, *, dry_run: bool
+    session: AsyncSession, user: Actor, kind_name: str, filename: str, content: bytes, *, dry_run: bool
 ) -> ImportReport:
     """An organisation's staff upload a file (its suffix already checked): it is imported as their own
     organisation's source, and reports name the uploaded file. Raises `ImportFileError` for a file that
@@ -246,7 +246,7 @@ async def _write(
     kind: Kind,
     batch: Sequence[_Valid],
     report: ImportReport,
-    actor: CurrentUser | None,
+    actor: Actor | None,
     known: dict[str, str],
 ) -> None:
     """Write one batch in one transaction. `known` maps the source's external ids to their content hashes."""
@@ -306,7 +306,7 @@ async def _write_profiles(
     fresh: list[_Valid],
     changed: list[tuple[_Valid, ImportKey]],
     report: ImportReport,
-    actor: CurrentUser | None,
+    actor: Actor | None,
 ) -> None:
     emails = [v.row.extra["email"] for v in fresh] + [v.row.extra["email"] for v, _ in changed]
     taken = dict(
@@ -427,14 +427,9 @@ async def _write_profiles(
         account.email = valid.row.extra["email"]
         account.display_name = valid.row.extra.get("display_name", account.display_name)[:120]
         account.phone = valid.row.extra.get("phone")
-        user = CurrentUser(
-            id=account.id,
-            email=account.email,
-            role=Role.MEMBER,
-            organisation_id=None,
-            session_id=uuid.uuid4(),
+        await profiles.save_profile(
+            session, account.id, valid.data, actor_id=actor.id if actor is not None else None
         )
-        await profiles.save_own_profile(session, user, valid.data)
         key.content_hash = valid.digest
         report.updated += 1
 
@@ -444,7 +439,7 @@ async def _write_organisations(
     fresh: list[_Valid],
     changed: list[tuple[_Valid, ImportKey]],
     report: ImportReport,
-    actor: CurrentUser | None,
+    actor: Actor | None,
 ) -> None:
     # Only an operator (command line) or an admin may import organisations as verified.
     may_verify = actor is None or actor.role is Role.ADMIN
@@ -480,7 +475,7 @@ async def _organisation_finder(
     session: AsyncSession,
     valids: Sequence[_Valid],
     report: ImportReport,
-    actor: CurrentUser | None,
+    actor: Actor | None,
 ) -> Callable[[_Valid], Awaitable[Organisation | None]]:
     """Resolves a row's organisation: staff uploads use their own; operator and admin imports name one
     imported from the same source in `organisation_external_id`. Problems go into the report."""
@@ -524,7 +519,7 @@ async def _write_posts(
     fresh: list[_Valid],
     changed: list[tuple[_Valid, ImportKey]],
     report: ImportReport,
-    actor: CurrentUser | None,
+    actor: Actor | None,
 ) -> None:
     organisation_of = await _organisation_finder(session, fresh + [v for v, _ in changed], report, actor)
     for valid, key in [(v, None) for v in fresh] + list(changed):
@@ -564,7 +559,7 @@ async def _write_opportunities(
     fresh: list[_Valid],
     changed: list[tuple[_Valid, ImportKey]],
     report: ImportReport,
-    actor: CurrentUser | None,
+    actor: Actor | None,
 ) -> None:
     # Operators and admins may import opportunities as published (they are the reviewers); staff
     # uploads, and rows that do not say, wait for review like opportunities posted through the API.

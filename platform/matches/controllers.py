@@ -8,8 +8,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from diaspora.platform.core.auth import CurrentUser, provide_user, requires_role
-from diaspora.platform.db.models import Role
+from diaspora.platform.core.guards import provide_actor, requires_member, requires_profile_viewer
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.matches import services
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.matches.schemas import PostMatchList, ProfileMatchList
@@ -19,17 +19,17 @@ Limit = Annotated[int, QueryParameter(ge=1, le=100, description="How many matche
 
 class MatchController(Controller):
     tags = ["matching"]
-    dependencies = {"user": Provide(provide_user)}
+    dependencies = {"user": Provide(provide_actor)}
 
     @get(
         "/api/posts/{post_id:uuid}/matches",
-        guards=[requires_role(Role.ORGANISATION_STAFF, Role.MINISTRY, Role.ADMIN)],
+        guards=[requires_profile_viewer],
         summary="Ranked candidates for a post, with why they match (consent-filtered)",
     )
     async def post_matches(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         matching: NamedDependency[MatchingEngine],
         post_id: FromPath[uuid.UUID],
         limit: Limit = 20,
@@ -38,13 +38,13 @@ class MatchController(Controller):
 
     @get(
         "/api/profiles/me/recommendations",
-        guards=[requires_role(Role.MEMBER)],
+        guards=[requires_member],
         summary="Live posts that fit you best, with why",
     )
     async def recommendations(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         matching: NamedDependency[MatchingEngine],
         limit: Limit = 20,
     ) -> PostMatchList:

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.matching.scoring import Explanation, Match
-from diaspora.platform.core.auth import CurrentUser
+from diaspora.platform.core import policy
 from diaspora.platform.core.errors import PermissionDeniedError
-from diaspora.platform.db.models import ContactGrant, Organisation, Post, Profile, Role
+from diaspora.platform.core.policy import Actor
+from diaspora.platform.db.models import ContactGrant, Post, Profile, Role
 from diaspora.platform.matches.documents import post_document, profile_document
 from diaspora.platform.matches.engine import POST_LOAD, PROFILE_LOAD, MatchingEngine
 from diaspora.platform.matches.schemas import (
@@ -25,7 +26,7 @@ from diaspora.platform.matches.schemas import (
 from diaspora.platform.posts.services import get_post, post_out
 from diaspora.platform.profiles.services import (
     decode_visible_fields,
-    ensure_may_browse_profiles,
+    ensure_may_see_profiles,
     load_own_profile,
     profile_view,
 )
@@ -92,16 +93,13 @@ async def ranked_profiles(
 
 
 async def matches_for_post(
-    session: AsyncSession, engine: MatchingEngine, user: CurrentUser, post_id: uuid.UUID, *, limit: int
+    session: AsyncSession, engine: MatchingEngine, user: Actor, post_id: uuid.UUID, *, limit: int
 ) -> ProfileMatchList:
     """The best profiles for a post, for the post's own organisation staff, ministries and admins."""
+    ensure_may_see_profiles(user)
     post = await get_post(session, user, post_id)
-    if user.role is Role.ORGANISATION_STAFF and user.organisation_id != post.organisation_id:
+    if policy.is_verified_staff(user) and not policy.acts_for(user, post.organisation_id):
         raise PermissionDeniedError("Only the post's own organisation sees its candidates.")
-    if user.role is Role.MEMBER:
-        raise PermissionDeniedError("Members see recommended posts, not other members.")
-    organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
-    ensure_may_browse_profiles(user, organisation)
 
     ranked = await ranked_profiles(session, engine, post, limit=limit)
     matches = [match for _, match in ranked]
@@ -133,7 +131,7 @@ async def matches_for_post(
 
 
 async def recommendations_for_member(
-    session: AsyncSession, engine: MatchingEngine, user: CurrentUser, *, limit: int
+    session: AsyncSession, engine: MatchingEngine, user: Actor, *, limit: int
 ) -> PostMatchList:
     """The live posts that fit a member best, with the reasons."""
     if user.role is not Role.MEMBER:

@@ -13,9 +13,10 @@ from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.platform.core import audit
-from diaspora.platform.core.auth import CurrentUser, provide_user, requires_role
+from diaspora.platform.core.guards import provide_actor, requires_admin
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.schemas import Input
-from diaspora.platform.db.models import Role, ScoringWeightsOverride, utcnow
+from diaspora.platform.db.models import ScoringWeightsOverride, utcnow
 from diaspora.platform.db.upsert import upsert
 from diaspora.platform.matches.engine import MatchingEngine, scoring_weights
 
@@ -68,8 +69,8 @@ async def _state(session: AsyncSession, engine: MatchingEngine) -> WeightsOut:
 class ScoringWeightsController(Controller):
     path = "/api/admin/scoring-weights"
     tags = ["matching"]
-    guards = [requires_role(Role.ADMIN)]
-    dependencies = {"user": Provide(provide_user)}
+    guards = [requires_admin]
+    dependencies = {"user": Provide(provide_actor)}
 
     @get("/", summary="The live score weights, and whether an admin applied them")
     async def show(
@@ -82,7 +83,7 @@ class ScoringWeightsController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         matching: NamedDependency[MatchingEngine],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         data: JSONBody[WeightsIn],
     ) -> WeightsOut:
         values = {
@@ -109,9 +110,7 @@ class ScoringWeightsController(Controller):
         return await _state(db_session, matching)
 
     @delete("/", status_code=204, summary="Return to the configured score weights")
-    async def revert(
-        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[CurrentUser]
-    ) -> None:
+    async def revert(self, db_session: NamedDependency[AsyncSession], user: NamedDependency[Actor]) -> None:
         row = await db_session.get(ScoringWeightsOverride, 1)
         if row is not None:
             await db_session.delete(row)

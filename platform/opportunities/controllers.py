@@ -7,9 +7,16 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from diaspora.platform.core.auth import CurrentUser, provide_optional_user, provide_user, requires_role
+from diaspora.platform.core.guards import (
+    provide_actor,
+    provide_optional_actor,
+    requires_admin,
+    requires_organisation_account,
+    requires_organisation_manager,
+)
 from diaspora.platform.core.params import Pagination, provide_pagination
-from diaspora.platform.db.models import OpportunityStatus, Role
+from diaspora.platform.core.policy import Actor
+from diaspora.platform.db.models import OpportunityStatus
 from diaspora.platform.opportunities import services
 from diaspora.platform.opportunities.schemas import (
     ModerationIn,
@@ -18,27 +25,25 @@ from diaspora.platform.opportunities.schemas import (
     OpportunityPage,
 )
 
-_writers = requires_role(Role.ORGANISATION_STAFF, Role.MINISTRY, Role.ADMIN)
-
 
 class OpportunityController(Controller):
     path = "/api/opportunities"
     tags = ["opportunities"]
     dependencies = {
-        "user": Provide(provide_user),
-        "maybe_user": Provide(provide_optional_user),
+        "user": Provide(provide_actor),
+        "maybe_user": Provide(provide_optional_actor),
         "page": Provide(provide_pagination, sync_to_thread=False),
     }
 
     @post(
         "/",
-        guards=[requires_role(Role.ORGANISATION_STAFF, Role.MINISTRY)],
+        guards=[requires_organisation_account],
         summary="Post an investment or volunteering opportunity (published after an admin's review)",
     )
     async def create(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         data: JSONBody[OpportunityIn],
     ) -> OpportunityOut:
         return services.opportunity_out(await services.create_opportunity(db_session, user, data))
@@ -47,7 +52,7 @@ class OpportunityController(Controller):
     async def list_(
         self,
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        maybe_user: NamedDependency[Actor | None],
         page: NamedDependency[Pagination],
         status: FromQuery[OpportunityStatus | None] = None,
         organisation_id: FromQuery[uuid.UUID | None] = None,
@@ -71,7 +76,7 @@ class OpportunityController(Controller):
     async def get_one(
         self,
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        maybe_user: NamedDependency[Actor | None],
         opportunity_id: FromPath[uuid.UUID],
     ) -> OpportunityOut:
         return services.opportunity_out(
@@ -79,12 +84,14 @@ class OpportunityController(Controller):
         )
 
     @put(
-        "/{opportunity_id:uuid}", guards=[_writers], summary="Replace an opportunity (it goes back to review)"
+        "/{opportunity_id:uuid}",
+        guards=[requires_organisation_manager],
+        summary="Replace an opportunity (it goes back to review)",
     )
     async def replace(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         opportunity_id: FromPath[uuid.UUID],
         data: JSONBody[OpportunityIn],
     ) -> OpportunityOut:
@@ -94,33 +101,43 @@ class OpportunityController(Controller):
 
     @post(
         "/{opportunity_id:uuid}/moderation",
-        guards=[requires_role(Role.ADMIN)],
+        guards=[requires_admin],
         status_code=200,
         summary="Publish or reject an opportunity",
     )
     async def moderate(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         opportunity_id: FromPath[uuid.UUID],
         data: JSONBody[ModerationIn],
     ) -> OpportunityOut:
         return services.opportunity_out(await services.moderate(db_session, user, opportunity_id, data))
 
-    @post("/{opportunity_id:uuid}/close", guards=[_writers], status_code=200, summary="Close an opportunity")
+    @post(
+        "/{opportunity_id:uuid}/close",
+        guards=[requires_organisation_manager],
+        status_code=200,
+        summary="Close an opportunity",
+    )
     async def close(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         opportunity_id: FromPath[uuid.UUID],
     ) -> OpportunityOut:
         return services.opportunity_out(await services.close_opportunity(db_session, user, opportunity_id))
 
-    @delete("/{opportunity_id:uuid}", guards=[_writers], status_code=204, summary="Delete an opportunity")
+    @delete(
+        "/{opportunity_id:uuid}",
+        guards=[requires_organisation_manager],
+        status_code=204,
+        summary="Delete an opportunity",
+    )
     async def remove(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         opportunity_id: FromPath[uuid.UUID],
     ) -> None:
         await services.delete_opportunity(db_session, user, opportunity_id)

@@ -8,10 +8,10 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from diaspora.platform.core import audit
-from diaspora.platform.core.auth import CurrentUser
+from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
-from diaspora.platform.db.models import Opportunity, OpportunityStatus, Organisation, Role, utcnow
+from diaspora.platform.core.policy import Actor
+from diaspora.platform.db.models import Opportunity, OpportunityStatus, Organisation, utcnow
 from diaspora.platform.opportunities.schemas import ModerationIn, OpportunityIn, OpportunityOut
 
 
@@ -58,8 +58,8 @@ def apply_opportunity(row: Opportunity, data: OpportunityIn) -> None:
     row.updated_at = utcnow()
 
 
-async def _verified_organisation(session: AsyncSession, user: CurrentUser) -> Organisation:
-    if user.role not in (Role.ORGANISATION_STAFF, Role.MINISTRY) or user.organisation_id is None:
+async def _verified_organisation(session: AsyncSession, user: Actor) -> Organisation:
+    if not policy.is_organisation_account(user) or user.organisation_id is None:
         raise PermissionDeniedError("Only staff of a registered organisation or ministry post opportunities.")
     organisation = await session.get(Organisation, user.organisation_id)
     if organisation is None:
@@ -69,7 +69,7 @@ async def _verified_organisation(session: AsyncSession, user: CurrentUser) -> Or
     return organisation
 
 
-async def create_opportunity(session: AsyncSession, user: CurrentUser, data: OpportunityIn) -> Opportunity:
+async def create_opportunity(session: AsyncSession, user: Actor, data: OpportunityIn) -> Opportunity:
     organisation = await _verified_organisation(session, user)
     row = Opportunity(
         id=uuid.uuid4(),
@@ -87,8 +87,8 @@ async def create_opportunity(session: AsyncSession, user: CurrentUser, data: Opp
     return row
 
 
-def _may_manage(user: CurrentUser | None, row: Opportunity) -> bool:
-    return user is not None and (user.role is Role.ADMIN or user.organisation_id == row.organisation_id)
+def _may_manage(user: Actor | None, row: Opportunity) -> bool:
+    return policy.manages_organisation(user, row.organisation_id)
 
 
 async def _load(
@@ -112,7 +112,7 @@ def is_public(row: Opportunity) -> bool:
 
 
 async def get_opportunity(
-    session: AsyncSession, user: CurrentUser | None, opportunity_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession, user: Actor | None, opportunity_id: uuid.UUID, *, lock: bool = False
 ) -> Opportunity:
     row = await _load(session, opportunity_id, lock=lock)
     if row is None or not (is_public(row) or _may_manage(user, row)):
@@ -121,7 +121,7 @@ async def get_opportunity(
 
 
 async def update_opportunity(
-    session: AsyncSession, user: CurrentUser, opportunity_id: uuid.UUID, data: OpportunityIn
+    session: AsyncSession, user: Actor, opportunity_id: uuid.UUID, data: OpportunityIn
 ) -> Opportunity:
     row = await get_opportunity(session, user, opportunity_id, lock=True)
     if not _may_manage(user, row):
@@ -131,7 +131,7 @@ async def update_opportunity(
     if row.status == OpportunityStatus.CLOSED.value:
         raise ConflictError("This opportunity is closed; post a new one instead.")
     apply_opportunity(row, data)
-    if user.role is not Role.ADMIN:
+    if not policy.is_admin(user):
         # What the admin approved has changed: it goes back to review (and out of search meanwhile).
         row.status = OpportunityStatus.PENDING_REVIEW.value
         row.published_at = None
@@ -148,9 +148,9 @@ async def update_opportunity(
 
 
 async def moderate(
-    session: AsyncSession, admin: CurrentUser, opportunity_id: uuid.UUID, data: ModerationIn
+    session: AsyncSession, admin: Actor, opportunity_id: uuid.UUID, data: ModerationIn
 ) -> Opportunity:
-    if admin.role is not Role.ADMIN:
+    if not policy.is_admin(admin):
         raise PermissionDeniedError("Only admins moderate opportunities.")
     row = await get_opportunity(session, admin, opportunity_id, lock=True)
     if row.status == OpportunityStatus.CLOSED.value:
@@ -176,9 +176,7 @@ async def moderate(
     return row
 
 
-async def close_opportunity(
-    session: AsyncSession, user: CurrentUser, opportunity_id: uuid.UUID
-) -> Opportunity:
+async def close_opportunity(session: AsyncSession, user: Actor, opportunity_id: uuid.UUID) -> Opportunity:
     row = await get_opportunity(session, user, opportunity_id, lock=True)
     if not _may_manage(user, row):
         raise PermissionDeniedError(
@@ -193,7 +191,7 @@ async def close_opportunity(
     return row
 
 
-async def delete_opportunity(session: AsyncSession, user: CurrentUser, opportunity_id: uuid.UUID) -> None:
+async def delete_opportunity(session: AsyncSession, user: Actor, opportunity_id: uuid.UUID) -> None:
     row = await get_opportunity(session, user, opportunity_id)
     if not _may_manage(user, row):
         raise PermissionDeniedError(
@@ -210,12 +208,12 @@ async def delete_opportunity(session: AsyncSession, user: CurrentUser, opportuni
 
 
 def _list_query(
-    user: CurrentUser | None, status: str | None, organisation_id: uuid.UUID | None
+    user: Actor | None, status: str | None, organisation_id: uuid.UUID | None
 ) -> Select[Opportunity]:
     query = select(Opportunity).join(Organisation, Organisation.id == Opportunity.organisation_id)
     public = (Opportunity.status == OpportunityStatus.PUBLISHED.value) & Organisation.verified.is_(True)
-    if user is None or user.role is not Role.ADMIN:
-        own = user.organisation_id if user is not None else None
+    if not policy.is_admin(user):
+        own = user.organisation_id if policy.is_organisation_account(user) else None  # type: ignore[union-attr]
         query = query.where(or_(public, Opportunity.organisation_id == own) if own else public)
     if status:
         query = query.where(Opportunity.status == status)
@@ -226,7 +224,7 @@ def _list_query(
 
 async def list_opportunities(
     session: AsyncSession,
-    user: CurrentUser | None,
+    user: Actor | None,
     *,
     status: str | None,
     organisation_id: uuid.UUID | None,

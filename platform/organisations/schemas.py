@@ -48,3 +48,20 @@ class OrganisationPage(msgspec.Struct):
     total: int
     limit: int
     offset: int
+
+
+class StaffGrantIn(Input):
+    """An admin attaches an existing account to an organisation; the organisation's kind decides the role."""
+
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
+
+
+class StaffOut(msgspec.Struct):
+    account_id: uuid.UUID
+    email: str
+    display_name: str
+    role: str
+
+
+class StaffList(msgspec.Struct):
+    items: list[StaffOut]

@@ -9,11 +9,16 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from diaspora.platform.core import audit
-from diaspora.platform.core.auth import CurrentUser
+from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
-from diaspora.platform.db.models import Account, Organisation, OrganisationKind, Post, Role, utcnow
-from diaspora.platform.organisations.schemas import OrganisationIn, OrganisationOut, OrganisationUpdateIn
+from diaspora.platform.core.policy import Actor
+from diaspora.platform.db.models import Account, Organisation, OrganisationKind, Post, Profile, Role, utcnow
+from diaspora.platform.organisations.schemas import (
+    OrganisationIn,
+    OrganisationOut,
+    OrganisationUpdateIn,
+    StaffOut,
+)
 
 
 def organisation_out(organisation: Organisation) -> OrganisationOut:
@@ -45,9 +50,7 @@ def new_organisation(data: OrganisationIn, *, verified: bool) -> Organisation:
     )
 
 
-async def register_organisation(
-    session: AsyncSession, user: CurrentUser, data: OrganisationIn
-) -> Organisation:
+async def register_organisation(session: AsyncSession, user: Actor, data: OrganisationIn) -> Organisation:
     """Staff (or a ministry account) register the organisation they work for and become its staff."""
     if user.role not in (Role.ORGANISATION_STAFF, Role.MINISTRY):
         raise PermissionDeniedError("Only organisation staff and ministry accounts register organisations.")
@@ -77,7 +80,7 @@ async def register_organisation(
 
 
 async def get_visible_organisation(
-    session: AsyncSession, user: CurrentUser | None, organisation_id: uuid.UUID
+    session: AsyncSession, user: Actor | None, organisation_id: uuid.UUID
 ) -> Organisation:
     """Verified organisations are public; an unverified one is seen only by its own staff and admins."""
     organisation = await session.get(Organisation, organisation_id)
@@ -86,21 +89,29 @@ async def get_visible_organisation(
     return organisation
 
 
-def _may_manage(user: CurrentUser | None, organisation: Organisation) -> bool:
-    return user is not None and (user.role is Role.ADMIN or user.organisation_id == organisation.id)
+def _may_manage(user: Actor | None, organisation: Organisation) -> bool:
+    return policy.manages_organisation(user, organisation.id)
 
 
 async def update_organisation(
-    session: AsyncSession, user: CurrentUser, organisation_id: uuid.UUID, data: OrganisationUpdateIn
+    session: AsyncSession, user: Actor, organisation_id: uuid.UUID, data: OrganisationUpdateIn
 ) -> Organisation:
     organisation = await get_visible_organisation(session, user, organisation_id)
     if not _may_manage(user, organisation):
         raise PermissionDeniedError("Only the organisation's own staff or an admin can change it.")
     changed = [name for name in data.__struct_fields__ if getattr(data, name) is not None]
+    # Only a ministry account runs a ministry, and a ministry stays one: the kind decides the powers.
+    wrong_kind = data.kind is not None and (data.kind is OrganisationKind.MINISTRY) != (
+        user.role is Role.MINISTRY
+    )
+    if wrong_kind and not policy.is_admin(user):
+        raise PermissionDeniedError(
+            "Only a ministry account's organisation is of kind 'ministry'.", field="kind"
+        )
     for name in changed:
         value = getattr(data, name)
         setattr(organisation, name, value.value if isinstance(value, OrganisationKind) else value)
-    if organisation.verified and {"name", "kind", "country"} & set(changed) and user.role is not Role.ADMIN:
+    if organisation.verified and {"name", "kind", "country"} & set(changed) and not policy.is_admin(user):
         # Identity changes are re-checked: the admin verified a name, a kind and a country.
         organisation.verified = False
         organisation.verified_at = None
@@ -118,9 +129,9 @@ async def update_organisation(
 
 
 async def set_verified(
-    session: AsyncSession, admin: CurrentUser, organisation_id: uuid.UUID, verified: bool
+    session: AsyncSession, admin: Actor, organisation_id: uuid.UUID, verified: bool
 ) -> Organisation:
-    if admin.role is not Role.ADMIN:
+    if not policy.is_admin(admin):
         raise PermissionDeniedError("Only admins verify organisations.")
     organisation = await session.get(Organisation, organisation_id)
     if organisation is None:
@@ -156,10 +167,10 @@ class OrganisationFilters:
 
 
 async def list_organisations(
-    session: AsyncSession, user: CurrentUser | None, filters: OrganisationFilters, *, limit: int, offset: int
+    session: AsyncSession, user: Actor | None, filters: OrganisationFilters, *, limit: int, offset: int
 ) -> tuple[list[Organisation], int]:
     query = select(Organisation)
-    is_admin = user is not None and user.role is Role.ADMIN
+    is_admin = policy.is_admin(user)
     if filters.verified is False and not is_admin:
         raise PermissionDeniedError("Only admins list unverified organisations.", field="verified")
     if not is_admin:
@@ -177,3 +188,80 @@ async def list_organisations(
         await session.scalars(query.order_by(Organisation.name, Organisation.id).limit(limit).offset(offset))
     ).all()
     return list(rows), total
+
+
+def staff_out(account: Account) -> StaffOut:
+    return StaffOut(
+        account_id=account.id, email=account.email, display_name=account.display_name, role=account.role
+    )
+
+
+async def list_staff(session: AsyncSession, user: Actor, organisation_id: uuid.UUID) -> list[Account]:
+    organisation = await get_visible_organisation(session, user, organisation_id)
+    if not _may_manage(user, organisation):
+        raise PermissionDeniedError("Only the organisation's own accounts or an admin see its staff.")
+    rows = await session.scalars(
+        select(Account).where(Account.organisation_id == organisation.id).order_by(Account.email)
+    )
+    return list(rows.all())
+
+
+async def grant_staff(session: AsyncSession, admin: Actor, organisation_id: uuid.UUID, email: str) -> Account:
+    """An admin makes an existing account act for an organisation: the way a second person of a verified
+    hospital or ministry gets its powers. The role follows the organisation's kind."""
+    from diaspora.platform.accounts.services import normalise_email
+    from diaspora.platform.profiles.services import lock_member
+
+    if not policy.is_admin(admin):
+        raise PermissionDeniedError("Only admins grant a place in an organisation.")
+    organisation = await session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFoundError("Organisation not found.")
+    account = await session.scalar(select(Account).where(Account.email == normalise_email(email)))
+    if account is None:
+        raise NotFoundError("No account has this email; ask the person to register first.", field="email")
+    await lock_member(session, account.id)
+    await session.refresh(account)
+    if account.role == Role.ADMIN.value:
+        raise ConflictError("Admins do not act for organisations.", field="email")
+    if account.organisation_id not in (None, organisation.id):
+        raise ConflictError("This account already acts for another organisation.", field="email")
+    if await session.scalar(select(Profile.id).where(Profile.account_id == account.id)) is not None:
+        raise ConflictError(
+            "This is a diaspora member's account with a profile; staff use an account of their own.",
+            field="email",
+        )
+    role = Role.MINISTRY if organisation.kind == OrganisationKind.MINISTRY.value else Role.ORGANISATION_STAFF
+    account.role, account.organisation_id = role.value, organisation.id
+    audit.record(
+        session,
+        actor_id=admin.id,
+        action="organisation.staff_granted",
+        entity_type="organisation",
+        entity_id=organisation.id,
+        account_id=str(account.id),
+        role=role.value,
+    )
+    await session.flush()
+    return account
+
+
+async def revoke_staff(
+    session: AsyncSession, admin: Actor, organisation_id: uuid.UUID, account_id: uuid.UUID
+) -> None:
+    """An admin takes an account out of an organisation; it keeps its login and loses the powers."""
+    if not policy.is_admin(admin):
+        raise PermissionDeniedError("Only admins take a place in an organisation away.")
+    account = await session.get(Account, account_id)
+    if account is None or account.organisation_id != organisation_id:
+        raise NotFoundError("This account does not act for this organisation.")
+    account.organisation_id = None
+    audit.record(
+        session,
+        actor_id=admin.id,
+        action="organisation.staff_revoked",
+        entity_type="organisation",
+        entity_id=organisation_id,
+        account_id=str(account.id),
+    )
+    await session.flush()

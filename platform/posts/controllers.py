@@ -8,29 +8,33 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from diaspora.platform.core.auth import CurrentUser, provide_optional_user, provide_user, requires_role
+from diaspora.platform.core.guards import (
+    provide_actor,
+    provide_optional_actor,
+    requires_organisation_account,
+    requires_organisation_manager,
+)
 from diaspora.platform.core.params import COUNTRY_PATTERN, LANGUAGE_PATTERN, Pagination, provide_pagination
-from diaspora.platform.db.models import Compensation, PostKind, PostStatus, Role, WorkMode
+from diaspora.platform.core.policy import Actor
+from diaspora.platform.db.models import Compensation, PostKind, PostStatus, WorkMode
 from diaspora.platform.posts import services
 from diaspora.platform.posts.schemas import PostIn, PostOut, PostPage
-
-_writers = requires_role(Role.ORGANISATION_STAFF, Role.MINISTRY, Role.ADMIN)
 
 
 class PostController(Controller):
     path = "/api/posts"
     tags = ["posts"]
     dependencies = {
-        "user": Provide(provide_user),
-        "maybe_user": Provide(provide_optional_user),
+        "user": Provide(provide_actor),
+        "maybe_user": Provide(provide_optional_actor),
         "page": Provide(provide_pagination, sync_to_thread=False),
     }
 
-    @post("/", guards=[requires_role(Role.ORGANISATION_STAFF, Role.MINISTRY)], summary="Create a post")
+    @post("/", guards=[requires_organisation_account], summary="Create a post")
     async def create(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         data: JSONBody[PostIn],
     ) -> PostOut:
         return services.post_out(await services.create_post(db_session, user, data))
@@ -39,7 +43,7 @@ class PostController(Controller):
     async def list_(
         self,
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        maybe_user: NamedDependency[Actor | None],
         page: NamedDependency[Pagination],
         organisation_id: FromQuery[uuid.UUID | None] = None,
         status: FromQuery[PostStatus | None] = None,
@@ -71,26 +75,28 @@ class PostController(Controller):
     async def get_one(
         self,
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        maybe_user: NamedDependency[Actor | None],
         post_id: FromPath[uuid.UUID],
     ) -> PostOut:
         return services.post_out(await services.get_post(db_session, maybe_user, post_id))
 
-    @put("/{post_id:uuid}", guards=[_writers], summary="Replace a post")
+    @put("/{post_id:uuid}", guards=[requires_organisation_manager], summary="Replace a post")
     async def replace(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         post_id: FromPath[uuid.UUID],
         data: JSONBody[PostIn],
     ) -> PostOut:
         return services.post_out(await services.update_post(db_session, user, post_id, data))
 
-    @delete("/{post_id:uuid}", guards=[_writers], status_code=204, summary="Delete a post")
+    @delete(
+        "/{post_id:uuid}", guards=[requires_organisation_manager], status_code=204, summary="Delete a post"
+    )
     async def remove(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         post_id: FromPath[uuid.UUID],
     ) -> None:
         await services.delete_post(db_session, user, post_id)

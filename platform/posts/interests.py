@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from diaspora.platform.core import audit
-from diaspora.platform.core.auth import CurrentUser, provide_user, requires_role
+from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from diaspora.platform.core.guards import provide_actor, requires_member, requires_verified_staff
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.schemas import Input
-from diaspora.platform.db.models import Post, PostInterest, Profile, Role, utcnow
+from diaspora.platform.db.models import Post, PostInterest, Profile, utcnow
 from diaspora.platform.matches.engine import PROFILE_LOAD
 from diaspora.platform.notifications.mail import enqueue_mail
 from diaspora.platform.posts.services import get_post, is_live
@@ -48,11 +49,11 @@ class InterestList(msgspec.Struct):
 
 
 async def express_interest(
-    session: AsyncSession, user: CurrentUser, post_id: uuid.UUID, profile_id: uuid.UUID
+    session: AsyncSession, user: Actor, post_id: uuid.UUID, profile_id: uuid.UUID
 ) -> tuple[PostInterest, bool]:
     """Returns the interest and whether it is new (a repeated click sends no second mail)."""
     post_row = await get_post(session, user, post_id)
-    if user.role is not Role.ORGANISATION_STAFF or user.organisation_id != post_row.organisation_id:
+    if not (policy.is_verified_staff(user) and policy.acts_for(user, post_row.organisation_id)):
         raise PermissionDeniedError("Only the post's own organisation expresses interest in candidates.")
     if not is_live(post_row):
         raise ConflictError("Open the post (and have the organisation verified) first.")
@@ -90,7 +91,7 @@ async def express_interest(
     return interest, True
 
 
-async def my_interests(session: AsyncSession, user: CurrentUser) -> list[InterestOut]:
+async def my_interests(session: AsyncSession, user: Actor) -> list[InterestOut]:
     profile = await load_own_profile(session, user.id, required=False)
     if profile is None:
         return []
@@ -113,9 +114,7 @@ async def my_interests(session: AsyncSession, user: CurrentUser) -> list[Interes
     ]
 
 
-async def answer_interest(
-    session: AsyncSession, user: CurrentUser, interest_id: uuid.UUID, share: bool
-) -> None:
+async def answer_interest(session: AsyncSession, user: Actor, interest_id: uuid.UUID, share: bool) -> None:
     profile = await load_own_profile(session, user.id)
     assert profile is not None
     row = await session.scalar(
@@ -143,39 +142,39 @@ async def answer_interest(
 
 class InterestController(Controller):
     tags = ["posts"]
-    dependencies = {"user": Provide(provide_user)}
+    dependencies = {"user": Provide(provide_actor)}
 
     @post(
         "/api/posts/{post_id:uuid}/interests",
-        guards=[requires_role(Role.ORGANISATION_STAFF)],
+        guards=[requires_verified_staff],
         summary="Tell a candidate your organisation is interested (they may then share their contact)",
     )
     async def express(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         post_id: FromPath[uuid.UUID],
         data: JSONBody[InterestIn],
     ) -> dict[str, str]:
         interest, created = await express_interest(db_session, user, post_id, data.profile_id)
         return {"id": str(interest.id), "status": "sent" if created else "already sent"}
 
-    @get("/api/me/interests", guards=[requires_role(Role.MEMBER)], summary="Organisations interested in you")
+    @get("/api/me/interests", guards=[requires_member], summary="Organisations interested in you")
     async def mine(
-        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[CurrentUser]
+        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[Actor]
     ) -> InterestList:
         return InterestList(items=await my_interests(db_session, user))
 
     @post(
         "/api/me/interests/{interest_id:uuid}/answer",
-        guards=[requires_role(Role.MEMBER)],
+        guards=[requires_member],
         status_code=200,
         summary="Share your contact details with the organisation, or decline (once)",
     )
     async def answer(
         self,
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[CurrentUser],
+        user: NamedDependency[Actor],
         interest_id: FromPath[uuid.UUID],
         data: JSONBody[InterestAnswerIn],
     ) -> InterestList:

@@ -9,10 +9,10 @@ from sqlalchemy import Select, Text, cast, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from diaspora.platform.core import audit
-from diaspora.platform.core.auth import CurrentUser
+from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
-from diaspora.platform.db.models import Organisation, Post, PostSkill, PostStatus, Role, utcnow
+from diaspora.platform.core.policy import Actor
+from diaspora.platform.db.models import Organisation, Post, PostSkill, PostStatus, utcnow
 from diaspora.platform.posts.schemas import PostIn, PostOut, PostSkillOut
 
 _POST_LOAD = (selectinload(Post.skills), selectinload(Post.organisation))
@@ -53,8 +53,8 @@ def post_out(post: Post) -> PostOut:
     )
 
 
-async def _staff_organisation(session: AsyncSession, user: CurrentUser) -> Organisation:
-    if user.role not in (Role.ORGANISATION_STAFF, Role.MINISTRY) or user.organisation_id is None:
+async def _staff_organisation(session: AsyncSession, user: Actor) -> Organisation:
+    if not policy.is_organisation_account(user) or user.organisation_id is None:
         raise PermissionDeniedError("Only staff of a registered organisation write posts.")
     organisation = await session.get(Organisation, user.organisation_id)
     if organisation is None:
@@ -93,7 +93,7 @@ def apply_post(post: Post, data: PostIn) -> None:
     ]
 
 
-async def create_post(session: AsyncSession, user: CurrentUser, data: PostIn) -> Post:
+async def create_post(session: AsyncSession, user: Actor, data: PostIn) -> Post:
     organisation = await _staff_organisation(session, user)
     check_publishable(organisation, data)
     post = Post(organisation_id=organisation.id, created_by_id=user.id)
@@ -116,11 +116,11 @@ async def _load(session: AsyncSession, post_id: uuid.UUID) -> Post | None:
     return await session.scalar(select(Post).where(Post.id == post_id).options(*_POST_LOAD))
 
 
-def _may_manage(user: CurrentUser | None, post: Post) -> bool:
-    return user is not None and (user.role is Role.ADMIN or user.organisation_id == post.organisation_id)
+def _may_manage(user: Actor | None, post: Post) -> bool:
+    return policy.manages_organisation(user, post.organisation_id)
 
 
-async def get_post(session: AsyncSession, user: CurrentUser | None, post_id: uuid.UUID) -> Post:
+async def get_post(session: AsyncSession, user: Actor | None, post_id: uuid.UUID) -> Post:
     """A live post is public; drafts, closed posts and posts of unverified organisations are not."""
     post = await _load(session, post_id)
     if post is None or not (is_live(post) or _may_manage(user, post)):
@@ -128,7 +128,7 @@ async def get_post(session: AsyncSession, user: CurrentUser | None, post_id: uui
     return post
 
 
-async def update_post(session: AsyncSession, user: CurrentUser, post_id: uuid.UUID, data: PostIn) -> Post:
+async def update_post(session: AsyncSession, user: Actor, post_id: uuid.UUID, data: PostIn) -> Post:
     # Lock the post before reading it (row lock on PostgreSQL, write lock on SQLite), so that two
     # concurrent replacements run one after the other instead of both adding their skills.
     await session.execute(update(Post).where(Post.id == post_id).values(updated_at=utcnow()))
@@ -149,7 +149,7 @@ async def update_post(session: AsyncSession, user: CurrentUser, post_id: uuid.UU
     return post
 
 
-async def delete_post(session: AsyncSession, user: CurrentUser, post_id: uuid.UUID) -> None:
+async def delete_post(session: AsyncSession, user: Actor, post_id: uuid.UUID) -> None:
     post = await get_post(session, user, post_id)
     if not _may_manage(user, post):
         raise PermissionDeniedError("Only the organisation's own staff or an admin can delete this post.")
@@ -169,9 +169,9 @@ class PostFilters:
     q: str | None = None
 
 
-def _list_query(user: CurrentUser | None, filters: PostFilters) -> Select[Post]:
+def _list_query(user: Actor | None, filters: PostFilters) -> Select[Post]:
     query = select(Post).join(Organisation, Organisation.id == Post.organisation_id)
-    is_admin = user is not None and user.role is Role.ADMIN
+    is_admin = policy.is_admin(user)
     own_org = user.organisation_id if user is not None else None
     live = (Post.status == PostStatus.OPEN.value) & Organisation.verified.is_(True)
     if not is_admin:
@@ -203,7 +203,7 @@ def _list_query(user: CurrentUser | None, filters: PostFilters) -> Select[Post]:
 
 
 async def list_posts(
-    session: AsyncSession, user: CurrentUser | None, filters: PostFilters, *, limit: int, offset: int
+    session: AsyncSession, user: Actor | None, filters: PostFilters, *, limit: int, offset: int
 ) -> tuple[list[Post], int]:
     query = _list_query(user, filters)
     total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)

@@ -10,9 +10,9 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, u
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from diaspora.platform.core import audit
-from diaspora.platform.core.auth import CurrentUser
+from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import NotFoundError, PermissionDeniedError
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import (
     Account,
     AvailabilityWindow,
@@ -23,7 +23,6 @@ from diaspora.platform.db.models import (
     Profile,
     ProfileLanguage,
     ProfileSkill,
-    Role,
     utcnow,
 )
 from diaspora.platform.profiles.schemas import (
@@ -91,15 +90,17 @@ async def lock_member(session: AsyncSession, account_id: uuid.UUID) -> None:
     await session.execute(update(Account).where(Account.id == account_id).values(is_active=Account.is_active))
 
 
-async def save_own_profile(session: AsyncSession, user: CurrentUser, data: ProfileIn) -> Profile:
-    """Create or replace the member's profile as one unit: every part is replaced or nothing is."""
-    if user.role is not Role.MEMBER:
-        raise PermissionDeniedError("Only member accounts have a diaspora profile.")
-    await lock_member(session, user.id)
-    profile = await load_own_profile(session, user.id, required=False)
+async def save_profile(
+    session: AsyncSession, account_id: uuid.UUID, data: ProfileIn, *, actor_id: uuid.UUID | None
+) -> Profile:
+    """Create or replace a member's profile as one unit: every part is replaced or nothing is. The one
+    writer of profiles: the member's own edits and imports both come through here. `actor_id` is who did
+    it (None for an operator's import), for the audit trail."""
+    await lock_member(session, account_id)
+    profile = await load_own_profile(session, account_id, required=False)
     created = profile is None
     if profile is None:
-        profile = Profile(account_id=user.id)
+        profile = Profile(account_id=account_id)
         session.add(profile)
     else:
         # Delete the old rows first: the unit of work inserts before it deletes orphans, which would
@@ -143,7 +144,7 @@ async def save_own_profile(session: AsyncSession, user: CurrentUser, data: Profi
     await session.flush()
     audit.record(
         session,
-        actor_id=user.id,
+        actor_id=actor_id,
         action="profile.created" if created else "profile.updated",
         entity_type="profile",
         entity_id=profile.id,
@@ -159,7 +160,7 @@ def _apply_consent(profile: Profile, consent_in: ConsentIn) -> None:
     profile.consent.open_to_contact = consent_in.open_to_contact
 
 
-async def update_consent(session: AsyncSession, user: CurrentUser, consent_in: ConsentIn) -> Profile:
+async def update_consent(session: AsyncSession, user: Actor, consent_in: ConsentIn) -> Profile:
     profile = await load_own_profile(session, user.id)
     assert profile is not None
     _apply_consent(profile, consent_in)
@@ -177,7 +178,7 @@ async def update_consent(session: AsyncSession, user: CurrentUser, consent_in: C
     return profile
 
 
-async def grant_contact(session: AsyncSession, user: CurrentUser, organisation_id: uuid.UUID) -> None:
+async def grant_contact(session: AsyncSession, user: Actor, organisation_id: uuid.UUID) -> None:
     await lock_member(session, user.id)  # a double click must not insert the grant twice
     profile = await load_own_profile(session, user.id)
     assert profile is not None
@@ -201,7 +202,7 @@ async def grant_contact(session: AsyncSession, user: CurrentUser, organisation_i
     await session.flush()
 
 
-async def revoke_contact(session: AsyncSession, user: CurrentUser, organisation_id: uuid.UUID) -> None:
+async def revoke_contact(session: AsyncSession, user: Actor, organisation_id: uuid.UUID) -> None:
     profile = await load_own_profile(session, user.id)
     assert profile is not None
     grant = await session.scalar(
@@ -307,12 +308,13 @@ def profile_view(profile: Profile, *, contact_granted: bool) -> ProfileView:
     return view
 
 
-def ensure_may_browse_profiles(user: CurrentUser, organisation: Organisation | None) -> None:
-    if user.role is Role.MEMBER:
-        raise PermissionDeniedError("Members cannot browse other members' profiles.")
-    if user.role is Role.ORGANISATION_STAFF and (organisation is None or not organisation.verified):
+def ensure_may_see_profiles(actor: Actor) -> None:
+    """The policy's rule, checked again where profiles are read (the routes' guards check it first)."""
+    if not policy.may_see_profiles(actor):
         raise PermissionDeniedError(
-            "Your organisation must be verified by an admin before you can see profiles."
+            "Members cannot see other members' profiles."
+            if policy.is_member(actor)
+            else policy.why_not_verified(actor)
         )
 
 
@@ -366,10 +368,9 @@ def _browse_query(filters: ProfileFilters) -> Select[Profile]:
 
 
 async def browse_profiles(
-    session: AsyncSession, user: CurrentUser, filters: ProfileFilters, *, limit: int, offset: int
+    session: AsyncSession, user: Actor, filters: ProfileFilters, *, limit: int, offset: int
 ) -> tuple[list[ProfileView], int]:
-    organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
-    ensure_may_browse_profiles(user, organisation)
+    ensure_may_see_profiles(user)
     query = _browse_query(filters)
     total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     profiles = (
@@ -384,9 +385,8 @@ async def browse_profiles(
     return [profile_view(p, contact_granted=p.id in granted) for p in profiles], total
 
 
-async def view_profile(session: AsyncSession, user: CurrentUser, profile_id: uuid.UUID) -> ProfileView:
-    organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
-    ensure_may_browse_profiles(user, organisation)
+async def view_profile(session: AsyncSession, user: Actor, profile_id: uuid.UUID) -> ProfileView:
+    ensure_may_see_profiles(user)
     profile = await session.scalar(
         select(Profile)
         .join(Consent, Consent.profile_id == Profile.id)
@@ -400,7 +400,7 @@ async def view_profile(session: AsyncSession, user: CurrentUser, profile_id: uui
 
 
 async def _granted_profile_ids(
-    session: AsyncSession, user: CurrentUser, profile_ids: list[uuid.UUID]
+    session: AsyncSession, user: Actor, profile_ids: list[uuid.UUID]
 ) -> set[uuid.UUID]:
     if user.organisation_id is None or not profile_ids:
         return set()

@@ -5,46 +5,15 @@ from __future__ import annotations
 
 import re
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import msgspec
 from litestar import Request
-from litestar.exceptions import HTTPException
-from litestar.response import Redirect
 
-from diaspora.platform.core.auth import CurrentUser
 from diaspora.platform.core.errors import DomainError
-from diaspora.platform.db.models import Role
 from diaspora.platform.web.i18n import gettext as _
 
 T = TypeVar("T")
 _PATH = re.compile(r" - at `\$\.?([^`]*)`$")
-
-
-class LoginRequired(HTTPException):
-    """A page for logged-in people was asked for without a session: off to the login page."""
-
-    status_code = 303
-
-    def __init__(self, next_path: str) -> None:
-        super().__init__(detail="login required")
-        self.next_path = next_path
-
-
-class WrongRole(HTTPException):
-    status_code = 403
-
-
-def login_redirect(request: Request[Any, Any, Any], exc: LoginRequired) -> Redirect:
-    return Redirect(f"/login?next={quote(exc.next_path, safe='/')}", status_code=303)
-
-
-def require(request: Request[Any, Any, Any], user: CurrentUser | None, *roles: Role) -> CurrentUser:
-    if user is None:
-        raise LoginRequired(request.url.path)
-    if roles and user.role not in roles:
-        raise WrongRole(detail=_("This page is not for your kind of account."))
-    return user
 
 
 async def form_of(request: Request[Any, Any, Any]) -> dict[str, Any]:

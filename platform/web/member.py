@@ -15,15 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from diaspora.platform.accounts import services as accounts
 from diaspora.platform.campaigns import services as campaigns
 from diaspora.platform.campaigns.schemas import AnswerIn
-from diaspora.platform.core.auth import SESSION_COOKIE, CurrentUser, provide_optional_user
+from diaspora.platform.core.auth import SESSION_COOKIE
 from diaspora.platform.core.errors import DomainError
-from diaspora.platform.db.models import AvailabilityMode, LanguageLevel, Profile, Role
+from diaspora.platform.core.guards import provide_actor, requires_login, requires_member
+from diaspora.platform.core.policy import Actor
+from diaspora.platform.db.models import AvailabilityMode, LanguageLevel, Profile
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.matches.services import recommendations_for_member
 from diaspora.platform.posts.interests import answer_interest, my_interests
 from diaspora.platform.profiles import services as profiles
 from diaspora.platform.profiles.schemas import DEFAULT_VISIBLE_FIELDS, VISIBLE_FIELDS, ProfileIn
-from diaspora.platform.web.forms import domain_errors, form_of, require, validate
+from diaspora.platform.web.forms import domain_errors, form_of, validate
 from diaspora.platform.web.i18n import gettext as _
 
 LANGUAGE_ROWS = 4
@@ -190,14 +192,14 @@ def _keep_skill_details(body: dict[str, Any], current: Profile) -> dict[str, Any
 class MemberPages(Controller):
     path = "/me"
     include_in_schema = False
-    dependencies = {"maybe_user": Provide(provide_optional_user)}
+    dependencies = {"user": Provide(provide_actor)}
 
     async def _page(
         self,
         request: Request[Any, Any, Any],
         session: AsyncSession,
         matching: MatchingEngine,
-        user: CurrentUser,
+        user: Actor,
         *,
         form: dict[str, Any] | None = None,
         errors: dict[str, str] | None = None,
@@ -225,27 +227,25 @@ class MemberPages(Controller):
         }
         return Template("me.html", context=context, status_code=status_code)
 
-    @get("/")
+    @get("/", guards=[requires_member])
     async def dashboard(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         matching: NamedDependency[MatchingEngine],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
         saved: FromQuery[bool] = False,
     ) -> Template:
-        user = require(request, maybe_user, Role.MEMBER)
         return await self._page(request, db_session, matching, user, saved=saved)
 
-    @post("/profile", status_code=200)
+    @post("/profile", status_code=200, guards=[requires_member])
     async def save_profile(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         matching: NamedDependency[MatchingEngine],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
     ) -> Template | Redirect:
-        user = require(request, maybe_user, Role.MEMBER)
         form = await form_of(request)
         form["visible"] = _listed(form.get("visible"))
         for i in range(AVAILABILITY_ROWS):
@@ -254,7 +254,7 @@ class MemberPages(Controller):
         data, errors = validate(ProfileIn, keep_unedited(profile_body(form), current))
         if data is not None:
             try:
-                await profiles.save_own_profile(db_session, user, data)
+                await profiles.save_profile(db_session, user.id, data, actor_id=user.id)
             except DomainError as exc:
                 errors = domain_errors(exc)
             else:
@@ -263,41 +263,38 @@ class MemberPages(Controller):
             request, db_session, matching, user, form=form, errors=errors, status_code=400
         )
 
-    @post("/invitations/{match_id:uuid}", status_code=303)
+    @post("/invitations/{match_id:uuid}", status_code=303, guards=[requires_member])
     async def answer(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
         match_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        user = require(request, maybe_user, Role.MEMBER)
         form = await form_of(request)
         answer = "accept" if form.get("answer") == "accept" else "decline"
         await campaigns.answer(db_session, user, match_id, AnswerIn(answer=answer))
         return Redirect("/me#invitations", status_code=303)
 
-    @post("/interests/{interest_id:uuid}", status_code=303)
+    @post("/interests/{interest_id:uuid}", status_code=303, guards=[requires_member])
     async def answer_interest(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
         interest_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        user = require(request, maybe_user, Role.MEMBER)
         form = await form_of(request)
         await answer_interest(db_session, user, interest_id, share=form.get("answer") == "share")
         return Redirect("/me#interests", status_code=303)
 
-    @get("/export")
+    @get("/export", guards=[requires_login])
     async def export(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
     ) -> Response[bytes]:
-        user = require(request, maybe_user)
         data = await accounts.export_account(db_session, user.id)
         return Response(
             json.dumps(data, ensure_ascii=False, indent=2, default=str).encode(),
@@ -305,15 +302,14 @@ class MemberPages(Controller):
             headers={"Content-Disposition": 'attachment; filename="my-data.json"'},
         )
 
-    @post("/delete", status_code=303)
+    @post("/delete", status_code=303, guards=[requires_login])
     async def delete(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         matching: NamedDependency[MatchingEngine],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
     ) -> Template | Redirect:
-        user = require(request, maybe_user)
         form = await form_of(request)
         if form.get("confirm") != "on":
             return await self._page(

@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from diaspora.platform.campaigns import services as campaigns
 from diaspora.platform.campaigns.dashboard import dashboard, dashboard_csv
 from diaspora.platform.campaigns.schemas import CampaignIn, InviteIn, MatchChangeIn
-from diaspora.platform.core.auth import CurrentUser, provide_optional_user
 from diaspora.platform.core.errors import DomainError
-from diaspora.platform.db.models import Role
+from diaspora.platform.core.guards import provide_actor, requires_campaign_manager, requires_verified_ministry
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.matches.engine import MatchingEngine
-from diaspora.platform.web.forms import domain_errors, form_of, require, validate
+from diaspora.platform.web.forms import domain_errors, form_of, validate
 from diaspora.platform.web.i18n import gettext as _
 
 
@@ -40,27 +40,25 @@ def campaign_body(form: dict[str, Any]) -> dict[str, Any]:
 class MinistryPages(Controller):
     path = "/campaigns"
     include_in_schema = False
-    dependencies = {"maybe_user": Provide(provide_optional_user)}
+    dependencies = {"user": Provide(provide_actor)}
 
-    @get("/")
+    @get("/", guards=[requires_campaign_manager])
     async def index(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
     ) -> Template:
-        user = require(request, maybe_user, Role.MINISTRY, Role.ADMIN)
         rows = await campaigns.list_campaigns(db_session, user)
         return Template("campaigns.html", context={"user": user, "campaigns": rows, "form": {}, "errors": {}})
 
-    @post("/", status_code=200)
+    @post("/", status_code=200, guards=[requires_verified_ministry])
     async def create(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
     ) -> Template | Redirect:
-        user = require(request, maybe_user, Role.MINISTRY)
         form = {k: v for k, v in (await form_of(request)).items() if k != "_csrf_token"}
         data, errors = validate(CampaignIn, campaign_body(form))
         if data is not None:
@@ -77,16 +75,15 @@ class MinistryPages(Controller):
             status_code=400,
         )
 
-    @get("/{campaign_id:uuid}")
+    @get("/{campaign_id:uuid}", guards=[requires_campaign_manager])
     async def show(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         matching: NamedDependency[MatchingEngine],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
         campaign_id: FromPath[uuid.UUID],
     ) -> Template:
-        user = require(request, maybe_user, Role.MINISTRY, Role.ADMIN)
         campaign, rows = await campaigns.proposal(db_session, user, campaign_id)
         board = await dashboard(db_session, matching, user, campaign_id)
         return Template(
@@ -101,16 +98,15 @@ class MinistryPages(Controller):
             },
         )
 
-    @get("/{campaign_id:uuid}/export.csv")
+    @get("/{campaign_id:uuid}/export.csv", guards=[requires_campaign_manager])
     async def export(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         matching: NamedDependency[MatchingEngine],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
         campaign_id: FromPath[uuid.UUID],
     ) -> Response[str]:
-        user = require(request, maybe_user, Role.MINISTRY, Role.ADMIN)
         board = await dashboard(db_session, matching, user, campaign_id)
         return Response(
             dashboard_csv(board),
@@ -118,29 +114,27 @@ class MinistryPages(Controller):
             headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.csv"'},
         )
 
-    @post("/{campaign_id:uuid}/run", status_code=303)
+    @post("/{campaign_id:uuid}/run", status_code=303, guards=[requires_campaign_manager])
     async def run(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         matching: NamedDependency[MatchingEngine],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
         campaign_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        user = require(request, maybe_user, Role.MINISTRY, Role.ADMIN)
         await campaigns.run_matching(db_session, matching, user, campaign_id)
         return Redirect(f"/campaigns/{campaign_id}?message=matched", status_code=303)
 
-    @post("/{campaign_id:uuid}/act", status_code=303)
+    @post("/{campaign_id:uuid}/act", status_code=303, guards=[requires_campaign_manager])
     async def act(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
         campaign_id: FromPath[uuid.UUID],
     ) -> Redirect:
         """One form for the proposal table: invite the ticked pairs, or pin/exclude/place one pair."""
-        user = require(request, maybe_user, Role.MINISTRY, Role.ADMIN)
         form = await form_of(request)
         action = str(form.get("action") or "")
         base = f"/campaigns/{campaign_id}"

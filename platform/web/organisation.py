@@ -14,8 +14,14 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.ingest.readers import FORMATS, ImportFileError
-from diaspora.platform.core.auth import CurrentUser, provide_optional_user
 from diaspora.platform.core.errors import DomainError
+from diaspora.platform.core.guards import (
+    provide_actor,
+    requires_organisation_account,
+    requires_profile_viewer,
+    requires_verified_staff,
+)
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import (
     Compensation,
     Organisation,
@@ -32,7 +38,7 @@ from diaspora.platform.organisations.schemas import OrganisationIn
 from diaspora.platform.posts import services as posts
 from diaspora.platform.posts.interests import express_interest
 from diaspora.platform.posts.schemas import PostIn
-from diaspora.platform.web.forms import domain_errors, form_of, require, validate
+from diaspora.platform.web.forms import domain_errors, form_of, validate
 from diaspora.platform.web.i18n import gettext as _
 
 
@@ -75,12 +81,12 @@ def _post_choices() -> dict[str, dict[str, str]]:
 class OrganisationPages(Controller):
     path = "/org"
     include_in_schema = False
-    dependencies = {"maybe_user": Provide(provide_optional_user)}
+    dependencies = {"user": Provide(provide_actor)}
 
     async def _page(
         self,
         session: AsyncSession,
-        user: CurrentUser,
+        user: Actor,
         *,
         org_form: dict[str, Any] | None = None,
         post_form: dict[str, Any] | None = None,
@@ -103,28 +109,32 @@ class OrganisationPages(Controller):
             "post_form": post_form or {"country": organisation.country if organisation else ""},
             "errors": errors or {},
             "report": report,
-            "kinds": [k.value for k in OrganisationKind if k is not OrganisationKind.MINISTRY],
+            # A ministry account registers a ministry; everyone else anything but one (the policy's rule).
+            "kinds": [
+                k.value
+                for k in OrganisationKind
+                if (k is OrganisationKind.MINISTRY) == (user.role is Role.MINISTRY)
+            ],
             **_post_choices(),
         }
         return Template("org.html", context=context, status_code=status_code)
 
-    @get("/")
+    @get("/", guards=[requires_organisation_account])
     async def home(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
     ) -> Template:
-        return await self._page(db_session, require(request, maybe_user, Role.ORGANISATION_STAFF))
+        return await self._page(db_session, user)
 
-    @post("/register", status_code=200)
+    @post("/register", status_code=200, guards=[requires_organisation_account])
     async def register(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
     ) -> Template | Redirect:
-        user = require(request, maybe_user, Role.ORGANISATION_STAFF)
         form = {k: str(v).strip() for k, v in (await form_of(request)).items() if k != "_csrf_token"}
         body = {k: v for k, v in form.items() if v}
         if "country" in body:
@@ -139,14 +149,13 @@ class OrganisationPages(Controller):
                 return Redirect("/org", status_code=303)
         return await self._page(db_session, user, org_form=form, errors=errors, status_code=400)
 
-    @post("/posts", status_code=200)
+    @post("/posts", status_code=200, guards=[requires_organisation_account])
     async def create_post(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
     ) -> Template | Redirect:
-        user = require(request, maybe_user, Role.ORGANISATION_STAFF)
         form = {k: v for k, v in (await form_of(request)).items() if k != "_csrf_token"}
         data, errors = validate(PostIn, post_body(form))
         if data is not None:
@@ -158,15 +167,14 @@ class OrganisationPages(Controller):
                 return Redirect(f"/org/posts/{created.id}", status_code=303)
         return await self._page(db_session, user, post_form=form, errors=errors, status_code=400)
 
-    @get("/posts/{post_id:uuid}/edit")
+    @get("/posts/{post_id:uuid}/edit", guards=[requires_organisation_account])
     async def edit_form(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
         post_id: FromPath[uuid.UUID],
     ) -> Template:
-        user = require(request, maybe_user, Role.ORGANISATION_STAFF)
         current = posts.post_out(await posts.get_post(db_session, user, post_id))
         form = {
             "title": current.title,
@@ -186,7 +194,7 @@ class OrganisationPages(Controller):
 
     def _edit(
         self,
-        user: CurrentUser,
+        user: Actor,
         post_id: uuid.UUID,
         form: dict[str, Any],
         errors: dict[str, str],
@@ -205,15 +213,14 @@ class OrganisationPages(Controller):
             status_code=status_code,
         )
 
-    @post("/posts/{post_id:uuid}/edit", status_code=200)
+    @post("/posts/{post_id:uuid}/edit", status_code=200, guards=[requires_organisation_account])
     async def edit(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
         post_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        user = require(request, maybe_user, Role.ORGANISATION_STAFF)
         current = await posts.get_post(db_session, user, post_id)
         form = {k: v for k, v in (await form_of(request)).items() if k != "_csrf_token"}
         body = post_body(form)
@@ -229,14 +236,13 @@ class OrganisationPages(Controller):
                 return Redirect(f"/org/posts/{post_id}", status_code=303)
         return self._edit(user, post_id, form, errors, status_code=400)
 
-    @post("/upload", status_code=200)
+    @post("/upload", status_code=200, guards=[requires_organisation_account])
     async def upload(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
     ) -> Template:
-        user = require(request, maybe_user, Role.ORGANISATION_STAFF)
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
@@ -261,16 +267,15 @@ class OrganisationPages(Controller):
             return await self._page(db_session, user, errors={"file": str(exc)}, status_code=400)
         return await self._page(db_session, user, report=report)
 
-    @get("/posts/{post_id:uuid}")
+    @get("/posts/{post_id:uuid}", guards=[requires_profile_viewer])
     async def candidates(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         matching: NamedDependency[MatchingEngine],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
         post_id: FromPath[uuid.UUID],
     ) -> Template:
-        user = require(request, maybe_user, Role.ORGANISATION_STAFF, Role.MINISTRY, Role.ADMIN)
         post_row = await posts.get_post(db_session, user, post_id)
         ranked = await matches_for_post(db_session, matching, user, post_id, limit=20)
         return Template(
@@ -283,17 +288,20 @@ class OrganisationPages(Controller):
             },
         )
 
-    @post("/posts/{post_id:uuid}/interest/{profile_id:uuid}", status_code=303)
+    @post(
+        "/posts/{post_id:uuid}/interest/{profile_id:uuid}",
+        status_code=303,
+        guards=[requires_verified_staff],
+    )
     async def interest(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        maybe_user: NamedDependency[CurrentUser | None],
+        user: NamedDependency[Actor],
         post_id: FromPath[uuid.UUID],
         profile_id: FromPath[uuid.UUID],
     ) -> Redirect:
         """Tell a candidate the organisation is interested; their contact stays hidden until they share it."""
-        user = require(request, maybe_user, Role.ORGANISATION_STAFF)
         try:
             await express_interest(db_session, user, post_id, profile_id)
         except DomainError:

@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.platform.accounts import services as accounts
 from diaspora.platform.accounts.schemas import RegistrationIn
-from diaspora.platform.core.auth import SESSION_COOKIE, CurrentUser, provide_optional_user
+from diaspora.platform.core.auth import SESSION_COOKIE
 from diaspora.platform.core.errors import DomainError
+from diaspora.platform.core.guards import provide_optional_actor
+from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import Account, OpportunityKind, Sector
 from diaspora.platform.search.controllers import run_search
 from diaspora.platform.search.sync import SearchSync
@@ -82,15 +84,15 @@ async def _start_session(
 
 class PageController(Controller):
     include_in_schema = False
-    dependencies = {"maybe_user": Provide(provide_optional_user)}
+    dependencies = {"maybe_user": Provide(provide_optional_actor)}
 
     @get("/")
-    async def home(self, maybe_user: NamedDependency[CurrentUser | None]) -> Template:
+    async def home(self, maybe_user: NamedDependency[Actor | None]) -> Template:
         return Template("home.html", context={"user": maybe_user})
 
     @get("/login")
     async def login_form(
-        self, maybe_user: NamedDependency[CurrentUser | None], next: FromQuery[str | None] = None
+        self, maybe_user: NamedDependency[Actor | None], next: FromQuery[str | None] = None
     ) -> Template:
         return Template("login.html", context={"user": maybe_user, "email": "", "error": None, "next": next})
 
@@ -119,7 +121,7 @@ class PageController(Controller):
         return await _start_session(db_session, settings, account, target)
 
     @get("/register")
-    async def register_form(self, maybe_user: NamedDependency[CurrentUser | None]) -> Template:
+    async def register_form(self, maybe_user: NamedDependency[Actor | None]) -> Template:
         return Template("register.html", context={"user": maybe_user, "form": {}, "errors": {}})
 
     @post("/register", status_code=200)
@@ -148,7 +150,7 @@ class PageController(Controller):
 
     @post("/logout", status_code=303)
     async def logout(
-        self, db_session: NamedDependency[AsyncSession], maybe_user: NamedDependency[CurrentUser | None]
+        self, db_session: NamedDependency[AsyncSession], maybe_user: NamedDependency[Actor | None]
     ) -> Redirect:
         if maybe_user is not None:
             await accounts.close_session(db_session, maybe_user.session_id)
@@ -171,7 +173,7 @@ class PageController(Controller):
     async def opportunities(
         self,
         request: Request[Any, Any, Any],
-        maybe_user: NamedDependency[CurrentUser | None],
+        maybe_user: NamedDependency[Actor | None],
         search: NamedDependency[SearchSync],
     ) -> Template:
         facets = [("kind", _("Kind")), ("sector", _("Sector")), ("country", _("Country"))]
@@ -181,7 +183,7 @@ class PageController(Controller):
     async def posts(
         self,
         request: Request[Any, Any, Any],
-        maybe_user: NamedDependency[CurrentUser | None],
+        maybe_user: NamedDependency[Actor | None],
         search: NamedDependency[SearchSync],
     ) -> Template:
         facets = [("kind", _("Kind")), ("country", _("Country")), ("mode", _("Work mode"))]
@@ -190,7 +192,7 @@ class PageController(Controller):
 
 async def _discovery(
     request: Request[Any, Any, Any],
-    user: CurrentUser | None,
+    user: Actor | None,
     search: SearchSync,
     index: str,
     facet_titles: list[tuple[str, str]],

@@ -500,7 +500,11 @@ class OutboxEvent(Base):
     transaction as the change itself, so that an outage of those systems delays it but never loses it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_topic_available", "topic", "available_at"),)
+    # AUTOINCREMENT on SQLite: ids of consumed (deleted) events are never handed out again.
+    __table_args__ = (
+        Index("ix_outbox_topic_available", "topic", "available_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     topic: Mapped[str] = mapped_column(String(32))

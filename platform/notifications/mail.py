@@ -1,10 +1,12 @@
 """Mail through the outbox: written in the transaction of what it announces, sent by a consumer.
 
 The consumer sends over SMTP when `DIASPORA_SMTP_HOST` is set, and otherwise appends to a local mbox
-file (the embedded default, readable with any mail client or Python's `mailbox`). Each message's
-Message-ID is derived from its outbox event, and the mailbox is checked for it before appending, so a
-retry after a crash does not deliver twice; over SMTP the same Message-ID lets the receiving side drop
-a duplicate. Failures keep the event, with the outbox's backoff.
+file (the embedded default, readable with any mail client or Python's `mailbox`). Each message gets a
+random Message-ID when it is queued, stored with its event, so no two messages ever share one (an id
+derived from the outbox row was reused on SQLite, and real mail was dropped as a "duplicate"). The
+mailbox is checked for the Message-ID before appending, so a retry after a crash does not deliver
+twice; over SMTP the same Message-ID lets the receiving side drop a duplicate. Failures keep the event,
+with the outbox's backoff.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import mailbox
 import smtplib
+import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -21,6 +24,7 @@ import filelock
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from diaspora.platform.db import outbox
+from diaspora.platform.db.models import OutboxEvent
 from diaspora.platform.settings import Settings
 
 TOPIC = "mail"
@@ -29,12 +33,16 @@ log = logging.getLogger("diaspora.mail")
 
 def enqueue_mail(session: AsyncSession, *, to: str, subject: str, body: str, key: str) -> None:
     """Queue a message; `key` names what it is about (e.g. `invitation:<id>`), for the logs."""
-    outbox.enqueue(session, TOPIC, key, {"to": to, "subject": subject, "body": body})
+    payload = {"to": to, "subject": subject, "body": body, "message_uuid": uuid.uuid4().hex}
+    outbox.enqueue(session, TOPIC, key, payload)
 
 
-def message_id(event_id: int, settings: Settings) -> str:
+def message_id(event: OutboxEvent, settings: Settings) -> str:
     domain = settings.mail_from.rsplit("@", 1)[-1].strip(" >") or "localhost"
-    return f"<outbox-{event_id}@{domain}>"
+    unique = event.payload.get("message_uuid")
+    if not unique:  # queued before Message-IDs were stored: the event's id and its creation instant
+        unique = f"outbox-{event.id}-{int(event.created_at.timestamp() * 1_000_000)}"
+    return f"<{unique}@{domain}>"
 
 
 @dataclass
@@ -48,34 +56,38 @@ class MailSender:
         self.settings = settings
         self.sessions = sessions
 
-    def _compose(self, event_id: int, payload: dict[str, str]) -> EmailMessage:
+    def _compose(self, event: OutboxEvent) -> EmailMessage:
+        payload = event.payload
         message = EmailMessage()
         message["From"] = self.settings.mail_from
         message["To"] = payload["to"]
         message["Subject"] = payload["subject"]
         message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = message_id(event_id, self.settings)
+        message["Message-ID"] = message_id(event, self.settings)
         message.set_content(payload["body"])
         return message
 
-    def _deliver(self, message: EmailMessage) -> None:
+    def _send_smtp(self, message: EmailMessage) -> None:
         settings = self.settings
-        if settings.smtp_host:
-            with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
-                if settings.smtp_starttls:
-                    smtp.starttls()
-                if settings.smtp_username:
-                    smtp.login(settings.smtp_username, settings.smtp_password)
-                smtp.send_message(message)
-            return
-        path = settings.effective_mailbox_path
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls()
+            if settings.smtp_username:
+                smtp.login(settings.smtp_username, settings.smtp_password)
+            smtp.send_message(message)
+
+    def _append_to_mailbox(self, messages: list[EmailMessage]) -> None:
+        """Append the batch under the file lock, skipping what a run before a crash already delivered."""
+        path = self.settings.effective_mailbox_path
         path.parent.mkdir(parents=True, exist_ok=True)
         with filelock.FileLock(str(path) + ".lock"):
             box = mailbox.mbox(path)
             try:
-                if any(m["Message-ID"] == message["Message-ID"] for m in box):
-                    return  # delivered before a crash kept its event: do not deliver twice
-                box.add(message)
+                delivered = {m["Message-ID"] for m in box}
+                for message in messages:
+                    if message["Message-ID"] not in delivered:
+                        box.add(message)
+                        delivered.add(message["Message-ID"])
                 box.flush()
             finally:
                 box.close()
@@ -83,10 +95,24 @@ class MailSender:
     async def process_once(self, *, limit: int = 100) -> MailReport:
         report = MailReport()
         async with self.sessions() as session, session.begin():
-            for event in await outbox.due(session, [TOPIC], limit=limit, claim=True):
+            events = await outbox.due(session, [TOPIC], limit=limit, claim=True)
+            if not events:
+                return report
+            if not self.settings.smtp_host:
                 try:
-                    await anyio.to_thread.run_sync(self._deliver, self._compose(event.id, event.payload))
-                except Exception as exc:  # SMTP down, disk full: keep it for later
+                    await anyio.to_thread.run_sync(self._append_to_mailbox, [self._compose(e) for e in events])
+                except Exception as exc:  # disk full, unwritable file: keep them for later
+                    log.warning("mail to the local mailbox failed: %s", exc)
+                    await outbox.retry_later(session, events, f"{type(exc).__name__}: {exc}")
+                    report.failed += len(events)
+                    return report
+                await outbox.done(session, [e.id for e in events])
+                report.sent += len(events)
+                return report
+            for event in events:
+                try:
+                    await anyio.to_thread.run_sync(self._send_smtp, self._compose(event))
+                except Exception as exc:  # SMTP down, refused: keep it for later
                     log.warning("mail %s to %s failed: %s", event.entity_id, event.payload.get("to"), exc)
                     await outbox.retry_later(session, [event], f"{type(exc).__name__}: {exc}")
                     report.failed += 1

@@ -100,7 +100,8 @@ class MailSender:
                 return report
             if not self.settings.smtp_host:
                 try:
-                    await anyio.to_thread.run_sync(self._append_to_mailbox, [self._compose(e) for e in events])
+                    messages = [self._compose(e) for e in events]
+                    await anyio.to_thread.run_sync(self._append_to_mailbox, messages)
                 except Exception as exc:  # disk full, unwritable file: keep them for later
                     log.warning("mail to the local mailbox failed: %s", exc)
                     await outbox.retry_later(session, events, f"{type(exc).__name__}: {exc}")

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from diaspora.platform.accounts.controllers import AuthController, MeController
 from diaspora.platform.campaigns.controllers import CampaignController, InvitationController
+from diaspora.platform.core import hygiene
 from diaspora.platform.core.auth import TokenAuthenticationMiddleware
 from diaspora.platform.core.errors import DomainError, domain_error_handler, http_error_handler
 from diaspora.platform.core.guards import LoginRequired, login_redirect
@@ -66,9 +67,11 @@ def _setup_templates(engine: JinjaTemplateEngine) -> None:
     env.globals["current_language"] = i18n.current
 
 
-async def _activate_language(request: Request[Any, Any, Any]) -> None:
+async def _before_request(request: Request[Any, Any, Any]) -> None:
     i18n.activate(i18n.choose(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language")))
     request.state.language = i18n.current()
+    await hygiene.reject_unknown_query_parameters(request)
+    await hygiene.reject_undecodable_json(request)
 
 
 @get("/health", tags=["operations"], summary="Liveness and database reachability")
@@ -160,7 +163,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
                 path="/static", directories=[templates / "static"], include_in_schema=False
             ),
         ],
-        before_request=_activate_language,
+        before_request=_before_request,
         lifespan=[lifespan],
         plugins=[SQLAlchemyPlugin(config=alchemy)],
         dependencies={

@@ -30,7 +30,9 @@ from diaspora.platform.core.guards import (
     requires_member,
     requires_verified_ministry,
 )
+from diaspora.platform.core.params import Pagination, provide_pagination
 from diaspora.platform.core.policy import Actor
+from diaspora.platform.core.spreadsheet import CSV_MEDIA_TYPE
 from diaspora.platform.matches.engine import MatchingEngine
 
 
@@ -38,7 +40,10 @@ class CampaignController(Controller):
     path = "/api/campaigns"
     tags = ["campaigns"]
     guards = [requires_campaign_manager]
-    dependencies = {"user": Provide(provide_actor)}
+    dependencies = {
+        "user": Provide(provide_actor),
+        "page": Provide(provide_pagination, sync_to_thread=False),
+    }
 
     @post(
         "/",
@@ -55,10 +60,15 @@ class CampaignController(Controller):
 
     @get("/", summary="Your ministry's campaigns")
     async def list_(
-        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[Actor]
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        page: NamedDependency[Pagination],
     ) -> CampaignPage:
-        rows = await services.list_campaigns(db_session, user)
-        return CampaignPage(items=[services.campaign_out(c) for c in rows], total=len(rows))
+        rows, total = await services.list_campaigns(db_session, user, limit=page.limit, offset=page.offset)
+        return CampaignPage(
+            items=[services.campaign_out(c) for c in rows], total=total, limit=page.limit, offset=page.offset
+        )
 
     @get("/{campaign_id:uuid}", summary="One campaign")
     async def get_one(
@@ -185,7 +195,7 @@ class CampaignController(Controller):
         if format == "csv":
             return Response(
                 dashboards.dashboard_csv(data),
-                media_type="text/csv; charset=utf-8",
+                media_type=CSV_MEDIA_TYPE,
                 headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.csv"'},
             )
         return Response(data, media_type=MediaType.JSON)

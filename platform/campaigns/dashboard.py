@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from collections import Counter, defaultdict
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from diaspora.matching.encoder import Encoder
 from diaspora.platform.campaigns.services import HELD, _campaign_posts, get_campaign
 from diaspora.platform.core.policy import Actor
+from diaspora.platform.core.spreadsheet import SafeWriter
 from diaspora.platform.db.models import CampaignMatch, Consent, MatchState, Profile, ProfileSkill
 from diaspora.platform.matches.engine import MatchingEngine
 
@@ -202,7 +202,7 @@ async def dashboard(
 def dashboard_csv(data: DashboardOut) -> str:
     """The dashboard's tables, one after the other, for a spreadsheet."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(["section", "name", "value", "detail"])
     for name, value in msgspec.to_builtins(data.funnel).items():
         writer.writerow(["funnel", name, value, ""])

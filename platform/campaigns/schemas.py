@@ -26,6 +26,7 @@ class CampaignIn(Input, kw_only=True):
     invitation_days: Annotated[int, msgspec.Meta(ge=1, le=90)] = 14
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_date_range(self.start_date, self.end_date, start_name="start_date", end_name="end_date")
 
 
@@ -87,6 +88,8 @@ class CampaignOut(msgspec.Struct):
 class CampaignPage(msgspec.Struct):
     items: list[CampaignOut]
     total: int
+    limit: int
+    offset: int
 
 
 class MatchOut(msgspec.Struct):

@@ -11,7 +11,7 @@ from typing import Any
 import anyio.to_thread
 import msgspec
 import numpy as np
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -212,12 +212,22 @@ async def set_status(
     return campaign
 
 
-async def list_campaigns(session: AsyncSession, user: Actor) -> list[Campaign]:
+async def list_campaigns(
+    session: AsyncSession, user: Actor, *, limit: int = 100, offset: int = 0
+) -> tuple[list[Campaign], int]:
+    """A ministry's own campaigns (admins: all), newest first, one page of them, and how many in all."""
     _ensure_ministry(user)
-    query = select(Campaign).options(selectinload(Campaign.posts)).order_by(Campaign.created_at.desc())
+    query = select(Campaign)
     if not policy.is_admin(user):
         query = query.where(Campaign.organisation_id == user.organisation_id)
-    return list((await session.scalars(query)).all())
+    total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = await session.scalars(
+        query.options(selectinload(Campaign.posts))
+        .order_by(Campaign.created_at.desc(), Campaign.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.all()), total
 
 
 # -- the proposal --------------------------------------------------------------------------------------

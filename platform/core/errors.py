@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -60,10 +61,28 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> R
     return Response(body, status_code=exc.status_code)
 
 
+_NAMED_FIELD = re.compile(r"^`([A-Za-z_][\w.\[\]]*)`")
+
+
+def _name_the_field(extra: Any) -> Any:
+    """A body-wide check (a schema's __post_init__) is reported by Litestar under the key `data`; its
+    message starts with the field it is about, so the key can say that field instead."""
+    if not isinstance(extra, list):
+        return extra
+    named = []
+    for item in extra:
+        if isinstance(item, dict) and item.get("key") == "data":
+            match = _NAMED_FIELD.match(str(item.get("message", "")))
+            if match:
+                item = {**item, "key": match.group(1)}
+        named.append(item)
+    return named
+
+
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if _wants_page(request) and exc.status_code >= 400:
         return _page(exc.status_code, str(exc.detail))
     body: dict[str, Any] = {"status_code": exc.status_code, "detail": exc.detail}
     if exc.extra:
-        body["extra"] = exc.extra
+        body["extra"] = _name_the_field(exc.extra)
     return Response(body, status_code=exc.status_code, headers=exc.headers)

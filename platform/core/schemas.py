@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+import unicodedata
+from typing import Annotated, Any
 
 import msgspec
 
@@ -23,8 +25,45 @@ MAX_PAGE_SIZE = 100
 MAX_OFFSET = 100_000
 
 
+# Characters that have no business in a name, a headline or a skill, and that can hide or reorder text
+# when shown to someone else: C0/C1 controls (tab, newline and carriage return excepted), zero-width
+# characters, bidirectional overrides and isolates, the byte-order mark and interlinear annotations.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]"
+)
+
+
+def clean_text(value: str, field: str) -> str:
+    """NFC-normalised text, or a ValueError naming the field and the offending character."""
+    found = _INVISIBLE.search(value)
+    if found:
+        raise ValueError(
+            f"`{field}` contains an invisible or control character (U+{ord(found.group()):04X}) "
+            f"at position {found.start()}"
+        )
+    if value and not value.strip():
+        raise ValueError(f"`{field}` is blank: it has only spaces")
+    return unicodedata.normalize("NFC", value)
+
+
+def _clean(value: Any, field: str) -> Any:
+    if isinstance(value, str):
+        return clean_text(value, field)
+    if isinstance(value, list):
+        return [_clean(item, f"{field}[{i}]") for i, item in enumerate(value)]
+    return value  # numbers, dates, enums, and nested Inputs (which clean themselves)
+
+
 class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Base of every request body: unknown fields are an error, not silently dropped."""
+    """Base of every request body: unknown fields are an error, not silently dropped, and every text is
+    NFC-normalised with control and invisible characters refused, naming the field."""
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, str | list):
+                setattr(self, name, _clean(value, name))
 
 
 def check_date_range(start: object, end: object, *, start_name: str, end_name: str) -> None:

@@ -10,7 +10,6 @@ its record (which the matcher then re-encodes, since its `updated_at` moves).
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
 import json
 import re
@@ -31,6 +30,7 @@ from diaspora.platform.accounts.services import normalise_email
 from diaspora.platform.core import audit
 from diaspora.platform.core.errors import DomainError
 from diaspora.platform.core.policy import Actor
+from diaspora.platform.core.spreadsheet import SafeWriter
 from diaspora.platform.db.models import (
     Account,
     AvailabilityWindow,
@@ -92,7 +92,7 @@ class ImportReport:
 
     def write_csv(self, path: Path) -> None:
         with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
+            writer = SafeWriter(handle)  # file names, columns and reasons quote what the row held
             writer.writerow(["file", "row", "column", "reason"])
             for warning in self.warnings:
                 writer.writerow([self.file, "", "", warning])

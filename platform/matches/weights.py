@@ -31,6 +31,7 @@ class WeightsIn(Input, kw_only=True):
     source: Annotated[str, msgspec.Meta(max_length=200)] = ""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.semantic + self.skills + self.availability + self.languages <= 0:
             raise ValueError("at least one weight must be above zero")
 

@@ -38,6 +38,7 @@ class OpportunityIn(Input, kw_only=True):
     contact_url: Url | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.ticket_min is not None and self.ticket_max is not None and self.ticket_max < self.ticket_min:
             raise ValueError(f"`ticket_max` ({self.ticket_max}) is below `ticket_min` ({self.ticket_min})")
         has_ticket = self.ticket_min is not None or self.ticket_max is not None

@@ -48,6 +48,7 @@ class PostIn(Input, kw_only=True):
     status: PostStatus = PostStatus.DRAFT
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_date_range(self.start_date, self.end_date, start_name="start_date", end_name="end_date")
         if len(set(self.languages)) != len(self.languages):
             raise ValueError("`languages` lists a language twice")

@@ -72,6 +72,7 @@ class AvailabilityIn(Input):
     hours_per_week: Annotated[int, msgspec.Meta(ge=1, le=80)] | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_date_range(self.start_date, self.end_date, start_name="start_date", end_name="end_date")
         if len(set(self.modes)) != len(self.modes):
             raise ValueError("`modes` lists a mode twice")
@@ -106,6 +107,7 @@ class ProfileIn(Input):
     consent: ConsentIn | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         codes = [language.code for language in self.languages]
         if len(set(codes)) != len(codes):
             raise ValueError("`languages` lists a language twice")

@@ -8,6 +8,7 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 
+from diaspora.platform.core.hygiene import OPEN_QUERY
 from diaspora.platform.search.query import SearchRequestError, SearchResult, parse_request
 from diaspora.platform.search.sync import SearchSync
 
@@ -54,6 +55,7 @@ class SearchController(Controller):
 
     @get(
         "/opportunities",
+        opt={OPEN_QUERY: True, "search_index": "opportunities"},
         summary="Search published opportunities",
         description="Typo-tolerant, faceted search. Parameters: `q` (words; the last one also matches as a "
         "prefix), `page`, `per_page` (1-100), `facets` (comma-separated attributes to count), `sort` "
@@ -68,6 +70,7 @@ class SearchController(Controller):
 
     @get(
         "/posts",
+        opt={OPEN_QUERY: True, "search_index": "posts"},
         summary="Search open posts of verified organisations",
         description="The same parameters as opportunity search; filterable attributes include `kind`, "
         "`country`, `municipality`, `mode`, `compensation`, `languages`, `organisation_kind` and "

@@ -14,6 +14,7 @@ from diaspora.platform.web.i18n import gettext as _
 
 T = TypeVar("T")
 _PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+_NAMED = re.compile(r"^`([A-Za-z_]\w*)`")  # a schema-wide check names its field first
 
 
 async def form_of(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -50,7 +51,7 @@ def validate(schema: type[T], data: dict[str, Any]) -> tuple[T | None, dict[str,
         return msgspec.convert(data, schema), {}
     except msgspec.ValidationError as exc:
         message = str(exc)
-        match = _PATH.search(message)
+        match = _PATH.search(message) or _NAMED.match(message)
         field = match.group(1).split(".")[0].split("[")[0] if match else "_form"
         return None, {field or "_form": friendly(_PATH.sub("", message))}
 

@@ -18,6 +18,7 @@ from diaspora.platform.campaigns.schemas import CampaignIn, InviteIn, MatchChang
 from diaspora.platform.core.errors import DomainError
 from diaspora.platform.core.guards import provide_actor, requires_campaign_manager, requires_verified_ministry
 from diaspora.platform.core.policy import Actor
+from diaspora.platform.core.spreadsheet import CSV_MEDIA_TYPE
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.web.forms import domain_errors, form_of, validate
 from diaspora.platform.web.i18n import gettext as _
@@ -49,7 +50,7 @@ class MinistryPages(Controller):
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[Actor],
     ) -> Template:
-        rows = await campaigns.list_campaigns(db_session, user)
+        rows, _total = await campaigns.list_campaigns(db_session, user)
         return Template("campaigns.html", context={"user": user, "campaigns": rows, "form": {}, "errors": {}})
 
     @post("/", status_code=200, guards=[requires_verified_ministry])
@@ -68,7 +69,7 @@ class MinistryPages(Controller):
                 errors = domain_errors(exc)
             else:
                 return Redirect(f"/campaigns/{campaign.id}", status_code=303)
-        rows = await campaigns.list_campaigns(db_session, user)
+        rows, _total = await campaigns.list_campaigns(db_session, user)
         return Template(
             "campaigns.html",
             context={"user": user, "campaigns": rows, "form": form, "errors": errors},
@@ -110,7 +111,7 @@ class MinistryPages(Controller):
         board = await dashboard(db_session, matching, user, campaign_id)
         return Response(
             dashboard_csv(board),
-            media_type="text/csv; charset=utf-8",
+            media_type=CSV_MEDIA_TYPE,
             headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.csv"'},
         )
 

@@ -23,6 +23,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from diaspora.platform import openapi
 from diaspora.platform.accounts.controllers import AuthController, MeController
 from diaspora.platform.campaigns.controllers import CampaignController, InvitationController
 from diaspora.platform.core import hygiene
@@ -138,7 +139,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
         LoginRequired: login_redirect,
     }
     templates = settings.templates_dir or TEMPLATES_DIR
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             AuthController,
@@ -192,3 +193,5 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
         state=State({"settings": settings, "matching": matching, "search": search, "mail": mail}),
         debug=settings.debug,
     )
+    openapi.complete(app, search.configs)
+    return app

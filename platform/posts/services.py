@@ -128,6 +128,14 @@ async def get_post(session: AsyncSession, user: Actor | None, post_id: uuid.UUID
     return post
 
 
+async def get_post_to_manage(session: AsyncSession, user: Actor, post_id: uuid.UUID) -> Post:
+    """A post its own organisation's accounts (or an admin) may change; others are refused."""
+    post = await get_post(session, user, post_id)
+    if not _may_manage(user, post):
+        raise PermissionDeniedError("Only the organisation's own staff or an admin can change this post.")
+    return post
+
+
 async def update_post(session: AsyncSession, user: Actor, post_id: uuid.UUID, data: PostIn) -> Post:
     # Lock the post before reading it (row lock on PostgreSQL, write lock on SQLite), so that two
     # concurrent replacements run one after the other instead of both adding their skills.

@@ -14,7 +14,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.ingest.readers import FORMATS, ImportFileError
-from diaspora.platform.core.errors import DomainError
+from diaspora.platform.core import policy
+from diaspora.platform.core.errors import DomainError, PermissionDeniedError
 from diaspora.platform.core.guards import (
     provide_actor,
     requires_organisation_account,
@@ -175,7 +176,7 @@ class OrganisationPages(Controller):
         user: NamedDependency[Actor],
         post_id: FromPath[uuid.UUID],
     ) -> Template:
-        current = posts.post_out(await posts.get_post(db_session, user, post_id))
+        current = posts.post_out(await posts.get_post_to_manage(db_session, user, post_id))
         form = {
             "title": current.title,
             "kind": current.kind,
@@ -221,7 +222,7 @@ class OrganisationPages(Controller):
         user: NamedDependency[Actor],
         post_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        current = await posts.get_post(db_session, user, post_id)
+        current = await posts.get_post_to_manage(db_session, user, post_id)
         form = {k: v for k, v in (await form_of(request)).items() if k != "_csrf_token"}
         body = post_body(form)
         # The page edits required skills; nice-to-have ones (set through the API or an import) are kept.
@@ -302,6 +303,9 @@ class OrganisationPages(Controller):
         profile_id: FromPath[uuid.UUID],
     ) -> Redirect:
         """Tell a candidate the organisation is interested; their contact stays hidden until they share it."""
+        post_row = await posts.get_post(db_session, user, post_id)
+        if not policy.acts_for(user, post_row.organisation_id):
+            raise PermissionDeniedError("Only the post's own organisation expresses interest in candidates.")
         try:
             await express_interest(db_session, user, post_id, profile_id)
         except DomainError:

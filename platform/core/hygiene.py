@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, Request
-from litestar.exceptions import ClientException, ValidationException
+from litestar.exceptions import ClientException, SerializationException, ValidationException
 from litestar.routes import HTTPRoute
 
 from diaspora.platform.core.auth import API_PREFIX
@@ -34,6 +34,8 @@ async def reject_undecodable_json(request: Request[Any, Any, Any]) -> None:
         raise ClientException(f"The request body is not valid UTF-8 (byte {exc.start}).") from exc
     except RecursionError as exc:
         raise ClientException("The request body's JSON is nested too deeply.") from exc
+    except SerializationException as exc:  # malformed JSON: what the handler would have said, as a 400
+        raise ClientException(f"The request body is not valid JSON: {exc}") from exc
 
 
 def _declared_query_parameters(app: Litestar) -> dict[int, frozenset[str]]:

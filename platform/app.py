@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from diaspora.platform.core import hygiene
 from diaspora.platform.core.auth import TokenAuthenticationMiddleware
 from diaspora.platform.core.errors import DomainError, domain_error_handler, http_error_handler
 from diaspora.platform.core.guards import LoginRequired, login_redirect
+from diaspora.platform.core.headers import SecurityHeaders
 from diaspora.platform.db import migrate, outbox
 from diaspora.platform.db.engine import build_engine
 from diaspora.platform.imports.controllers import ImportController
@@ -81,8 +83,14 @@ async def health(db_session: NamedDependency[AsyncSession]) -> dict[str, str]:
     return {"status": "ok"}
 
 
+class UnsafeProductionSettings(RuntimeError):
+    """Production mode was asked for with settings that would put people's data at risk."""
+
+
 def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
     settings = settings or get_settings()
+    if settings.production and (problems := settings.production_problems()):
+        raise UnsafeProductionSettings("Refusing to start in production mode: " + "; ".join(problems) + ".")
     url = settings.effective_database_url
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -172,10 +180,18 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             "matching": Provide(provide_matching, sync_to_thread=False),
             "search": Provide(provide_search, sync_to_thread=False),
         },
-        middleware=[DefineMiddleware(TokenAuthenticationMiddleware, alchemy=alchemy, exclude=["^/schema"])],
+        before_send=[SecurityHeaders(hsts=settings.send_hsts)],
+        middleware=[
+            DefineMiddleware(
+                TokenAuthenticationMiddleware,
+                alchemy=alchemy,
+                idle=timedelta(minutes=settings.session_idle_minutes),
+                exclude=["^/schema"],
+            )
+        ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
-            cookie_secure=settings.cookie_secure,
+            cookie_secure=settings.secure_cookies,
             cookie_httponly=True,
             exclude=["^/api/", "^/health$", "^/schema"],
         ),

@@ -8,6 +8,12 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_SECRET_KEY = "change-me-in-production-this-is-only-for-local-use"  # noqa: S105 - the refused example
+# File systems on which SQLite's locking cannot be trusted (its own documentation warns against them).
+NETWORK_FILE_SYSTEMS = frozenset(
+    {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "ceph", "glusterfs", "afs", "fuse.rclone"}
+)
+
 
 class Settings(BaseSettings):
     """Every option of the platform. Environment variables carry the `DIASPORA_` prefix."""
@@ -23,13 +29,28 @@ class Settings(BaseSettings):
         "PostgreSQL: postgresql+asyncpg://user:pass@host/db",
     )
     database_echo: bool = False
+    production: bool = Field(
+        default=False,
+        description="A server for real people: refuses to start with the built-in secret key, cookies "
+        "without Secure, or SQLite on a network file system; turns HSTS and Secure cookies on.",
+    )
     secret_key: str = Field(
-        default="change-me-in-production-this-is-only-for-local-use",
+        default=DEFAULT_SECRET_KEY,
         min_length=32,
         description="Signs CSRF tokens. Set a long random value in production.",
     )
-    session_ttl_hours: int = Field(default=24 * 14, ge=1)
-    cookie_secure: bool = Field(default=False, description="Send the session cookie over HTTPS only.")
+    session_ttl_hours: int = Field(
+        default=24, ge=1, le=24 * 90, description="A login lasts at most this long, used or not."
+    )
+    session_idle_minutes: int = Field(
+        default=120, ge=1, le=60 * 24 * 30, description="A login unused for this long ends."
+    )
+    cookie_secure: bool | None = Field(
+        default=None, description="Send cookies over HTTPS only; unset means: in production mode yes."
+    )
+    hsts: bool | None = Field(
+        default=None, description="Send Strict-Transport-Security; unset means: in production mode yes."
+    )
     max_request_body_bytes: int = Field(default=1_000_000, ge=1024)
     search_backend: Literal["embedded", "meilisearch"] = "embedded"
     meili_url: str = Field(default="", validation_alias="MEILI_URL")
@@ -97,6 +118,47 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.production if self.cookie_secure is None else self.cookie_secure
+
+    @property
+    def send_hsts(self) -> bool:
+        return self.production if self.hsts is None else self.hsts
+
+    def production_problems(self) -> list[str]:
+        """What makes these settings unfit for a server that real people use (empty when fine)."""
+        problems = []
+        if self.secret_key == DEFAULT_SECRET_KEY:
+            problems.append("DIASPORA_SECRET_KEY is the built-in example; set a long random value")
+        if not self.secure_cookies:
+            problems.append("DIASPORA_COOKIE_SECURE is off; cookies must travel over HTTPS only")
+        if self.is_sqlite:
+            database = Path(self.effective_database_url.split("///", 1)[-1])
+            kind = filesystem_type(database.parent)
+            if kind in NETWORK_FILE_SYSTEMS:
+                problems.append(f"the SQLite file is on a network file system ({kind}); use PostgreSQL")
+        return problems
+
+
+def filesystem_type(path: Path, mounts: Path = Path("/proc/mounts")) -> str | None:
+    """The type of the file system holding `path`, from the longest matching mount point."""
+    try:
+        lines = mounts.read_text().splitlines()
+    except OSError:
+        return None
+    target = str(path.resolve())
+    best: tuple[int, str] | None = None
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount_point = fields[1].replace("\\040", " ")
+        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        if inside and (best is None or len(mount_point) > best[0]):
+            best = (len(mount_point), fields[2])
+    return best[1] if best else None
 
 
 def get_settings() -> Settings:

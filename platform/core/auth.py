@@ -8,7 +8,7 @@ so a cross-site form can never act through the API with a member's cookie.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -16,7 +16,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.security import token_digest
@@ -29,9 +30,16 @@ API_PREFIX = "/api"
 class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     """Resolves the caller from a bearer token or session cookie; anonymous callers get `user=None`."""
 
-    def __init__(self, app: ASGIApp, alchemy: SQLAlchemyAsyncConfig, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        alchemy: SQLAlchemyAsyncConfig,
+        idle: timedelta = timedelta(hours=2),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(app, **kwargs)
         self.alchemy = alchemy
+        self.idle = idle
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -39,6 +47,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         token, from_cookie = _credential(connection)
         if token is None:
             return AuthenticationResult(user=None, auth=None)
+        now = datetime.now(UTC)
         async with self.alchemy.get_session() as session:
             row = (
                 await session.execute(
@@ -48,7 +57,11 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
                     .where(AuthSession.token_hash == token_digest(token))
                 )
             ).first()
-        if row is None or row[0].expires_at <= datetime.now(UTC) or not row[1].is_active:
+            if row is not None and _usable(row[0], row[1], now, self.idle):
+                await _touch(session, row[0], now)
+            else:
+                row = None
+        if row is None:
             if from_cookie:
                 # A stale cookie on a page just means "logged out"; the page offers to log in again.
                 return AuthenticationResult(user=None, auth=None)
@@ -65,6 +78,21 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             organisation_kind=kind,
         )
         return AuthenticationResult(user=user, auth=auth_session.id)
+
+
+def _usable(auth_session: AuthSession, account: Account, now: datetime, idle: timedelta) -> bool:
+    last_used = auth_session.last_used_at or auth_session.created_at
+    return auth_session.expires_at > now and now - last_used < idle and account.is_active
+
+
+async def _touch(session: AsyncSession, auth_session: AuthSession, now: datetime) -> None:
+    # At most one write a minute per session: enough for an idle timeout counted in minutes.
+    last_used = auth_session.last_used_at or auth_session.created_at
+    if now - last_used >= timedelta(minutes=1):
+        await session.execute(
+            update(AuthSession).where(AuthSession.id == auth_session.id).values(last_used_at=now)
+        )
+        await session.commit()
 
 
 def _credential(connection: ASGIConnection[Any, Any, Any, Any]) -> tuple[str | None, bool]:

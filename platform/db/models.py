@@ -210,6 +210,8 @@ class AuthSession(Base):
     kind: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # When the session last served a request (to the minute): an idle session ends. NULL: never since login.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Profile(Base):

@@ -76,7 +76,7 @@ async def _start_session(
         token,
         max_age=int(ttl.total_seconds()),
         httponly=True,
-        secure=settings.cookie_secure,
+        secure=settings.secure_cookies,
         samesite="lax",
     )
     return response

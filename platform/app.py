@@ -27,14 +27,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from diaspora.platform import openapi
 from diaspora.platform.accounts.controllers import AuthController, MeController
 from diaspora.platform.campaigns.controllers import CampaignController, InvitationController
-from diaspora.platform.core import hygiene
+from diaspora.platform.core import hygiene, ratelimit
 from diaspora.platform.core.auth import TokenAuthenticationMiddleware
 from diaspora.platform.core.errors import DomainError, domain_error_handler, http_error_handler
 from diaspora.platform.core.guards import LoginRequired, login_redirect
 from diaspora.platform.core.headers import SecurityHeaders
-from diaspora.platform.db import migrate, outbox
+from diaspora.platform.db import migrate
 from diaspora.platform.db.engine import build_engine
 from diaspora.platform.imports.controllers import ImportController
+from diaspora.platform.jobs import BackgroundJobs
 from diaspora.platform.matches.controllers import MatchController
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.matches.weights import ScoringWeightsController
@@ -110,26 +111,24 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
     search = SearchSync(settings, engine)
     mail = MailSender(settings, async_sessionmaker(engine, expire_on_commit=False))
 
+    jobs = BackgroundJobs(
+        settings, async_sessionmaker(engine, expire_on_commit=False), matching, search, mail
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         migrate_schema()  # before anything reads the database
         if not settings.sync_search_in_process:
             yield
             return
-        # Embedded mode: this process also consumes the outbox (search index, mail).
+        # Embedded mode: no worker runs, so this process runs the background jobs.
         stop = asyncio.Event()
-        interval = settings.search_sync_interval_seconds
-        tasks = [
-            asyncio.create_task(search.run(stop, interval_seconds=interval), name="search-sync"),
-            asyncio.create_task(
-                outbox.consume_forever(mail.drain, stop, interval_seconds=interval, name="mail"), name="mail"
-            ),
-        ]
+        running = asyncio.create_task(jobs.run(stop), name="background-jobs")
         try:
             yield
         finally:
             stop.set()
-            await asyncio.gather(*tasks)
+            await running
             await search.close()
 
     def provide_settings() -> Settings:
@@ -181,13 +180,15 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             "search": Provide(provide_search, sync_to_thread=False),
         },
         before_send=[SecurityHeaders(hsts=settings.send_hsts)],
+        stores={ratelimit.STORE_NAME: ratelimit.build_store(settings, alchemy)},
         middleware=[
+            ratelimit.middleware_config(settings).middleware,
             DefineMiddleware(
                 TokenAuthenticationMiddleware,
                 alchemy=alchemy,
                 idle=timedelta(minutes=settings.session_idle_minutes),
                 exclude=["^/schema"],
-            )
+            ),
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

@@ -83,12 +83,23 @@ def serve(host: str, port: int, reload: bool) -> None:
     """Run the web application with uvicorn."""
     import uvicorn
 
+    settings = get_settings()
+    if not settings.production:
+        problems = settings.production_problems()
+        click.echo(
+            "Embedded mode for one machine"
+            + (f" ({'; '.join(problems)})" if problems else "")
+            + ". For a server people use, set DIASPORA_PRODUCTION=1: it refuses to start with unsafe settings."
+        )
+
     uvicorn.run("diaspora.platform.app:create_app", factory=True, host=host, port=port, reload=reload)
 
 
 @main.command()
-@click.option("--interval", default=30.0, show_default=True, help="Seconds between passes.")
-def worker(interval: float) -> None:
+@click.option(
+    "--interval", default=None, type=float, help="Seconds between housekeeping passes (default: the setting)."
+)
+def worker(interval: float | None) -> None:
     """Run the background worker until interrupted."""
     from diaspora.platform.worker import run_forever
 

@@ -28,11 +28,11 @@ from litestar.openapi.spec import (
 )
 from litestar.routes import HTTPRoute
 
+from diaspora.platform.core.ratelimit import RATE_LIMITED
 from diaspora.platform.search.config import IndexConfig
 from diaspora.platform.search.query import MAX_PER_PAGE, MAX_QUERY_CHARS
 
 PROBLEM = "Problem"
-RATE_LIMITED = "rate_limited"  # a handler's opt flag: it answers 429 when a client tries too often
 
 _REASONS = {
     400: "The request is malformed: a body, query or path value is invalid or unknown (`extra` names it).",

@@ -51,14 +51,30 @@ class Settings(BaseSettings):
     hsts: bool | None = Field(
         default=None, description="Send Strict-Transport-Security; unset means: in production mode yes."
     )
+    auth_attempts_per_minute: int = Field(
+        default=10,
+        ge=1,
+        description="Sign-in and registration requests a client address may send a minute.",
+    )
+    login_failures_per_account: int = Field(
+        default=5, ge=1, description="Failed sign-ins for one account before it is refused for the window."
+    )
+    login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    redis_url: str = Field(
+        default="", description="Redis for the rate-limit counters; empty: the database holds them."
+    )
     max_request_body_bytes: int = Field(default=1_000_000, ge=1024)
     search_backend: Literal["embedded", "meilisearch"] = "embedded"
     meili_url: str = Field(default="", validation_alias="MEILI_URL")
     meili_master_key: str = Field(default="", validation_alias="MEILI_MASTER_KEY")
     search_sync_in_process: bool | None = Field(
         default=None,
-        description="Run the search outbox consumer inside the web process; unset means: with the "
-        "embedded back end yes, with Meilisearch no (the worker does it).",
+        description="Run the background jobs (outbox consumers for search and mail, expiry of invitations "
+        "and sessions, embedding sync) inside the web process; unset means: with the embedded search back "
+        "end yes (no worker is needed), with Meilisearch no (the worker runs them).",
+    )
+    housekeeping_interval_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="How often sessions and invitations are expired."
     )
     search_sync_interval_seconds: float = Field(
         default=2.0, gt=0, le=3600, description="How often the outbox is polled for other processes' changes."

@@ -56,7 +56,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from diaspora.platform.demo import load_demo_data
 
     data_dir = tmp_path_factory.mktemp("live")
-    settings = Settings(data_dir=data_dir, search_sync_interval_seconds=0.5)
+    settings = Settings(data_dir=data_dir, search_sync_interval_seconds=0.5, auth_attempts_per_minute=1000)
     migrate.upgrade(settings.effective_database_url)
 
     async def demo() -> None:

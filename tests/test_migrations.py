@@ -12,6 +12,21 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from diaspora.platform.db import migrate
 from diaspora.platform.db.models import Base
+from diaspora.platform.db.store import ALL_METADATA
+
+
+def _compare_type(
+    context: Any, inspected: Any, metadata: Any, inspected_type: Any, metadata_type: Any
+) -> Any:
+    # advanced-alchemy's GUID is BINARY(16) on SQLite, which SQLite reflects as NUMERIC(16): the same column.
+    if type(metadata_type).__name__ == "GUID":
+        return False
+    return None  # alembic's own comparison
+
+
+def _include(obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+    # The store's unique *index* is created only on Spanner (its unique constraint everywhere else).
+    return not (kind == "index" and name == "ix_rate_limit_store_key_namespace_unique")
 
 
 def _schema_differences(url: str) -> tuple[list[Any], set[str]]:
@@ -21,8 +36,10 @@ def _schema_differences(url: str) -> tuple[list[Any], set[str]]:
             async with engine.connect() as conn:
 
                 def compare(sync_conn: Any) -> tuple[list[Any], set[str]]:
-                    context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
-                    return compare_metadata(context, Base.metadata), set(inspect(sync_conn).get_table_names())
+                    context = MigrationContext.configure(
+                        sync_conn, opts={"compare_type": _compare_type, "include_object": _include}
+                    )
+                    return compare_metadata(context, ALL_METADATA), set(inspect(sync_conn).get_table_names())
 
                 return await conn.run_sync(compare)
         finally:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
@@ -13,6 +13,7 @@ from diaspora.platform.accounts import services
 from diaspora.platform.accounts.schemas import AccountOut, AccountUpdateIn, LoginIn, RegistrationIn, TokenOut
 from diaspora.platform.core.guards import provide_actor, requires_login
 from diaspora.platform.core.policy import Actor
+from diaspora.platform.core.ratelimit import RATE_LIMITED, STORE_NAME
 from diaspora.platform.settings import Settings
 
 
@@ -20,21 +21,32 @@ class AuthController(Controller):
     path = "/api/auth"
     tags = ["accounts"]
 
-    @post("/register", summary="Register an account (member, organisation staff or ministry)")
+    @post(
+        "/register",
+        opt={RATE_LIMITED: True},
+        summary="Register an account (member, organisation staff or ministry)",
+    )
     async def register(
         self, db_session: NamedDependency[AsyncSession], data: JSONBody[RegistrationIn]
     ) -> AccountOut:
         account = await services.register(db_session, data)
         return services.account_out(account)
 
-    @post("/login", status_code=200, summary="Exchange email and password for a bearer token")
+    @post(
+        "/login",
+        status_code=200,
+        opt={RATE_LIMITED: True},
+        summary="Exchange email and password for a bearer token",
+    )
     async def login(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         data: JSONBody[LoginIn],
         settings: NamedDependency[Settings],
     ) -> TokenOut:
-        account = await services.authenticate(db_session, data.email, data.password)
+        store = request.app.stores.get(STORE_NAME)
+        account = await services.sign_in(db_session, store, settings, data.email, data.password)
         if account is None:
             raise NotAuthorizedException("Email or password is wrong.")
         token, expires_at = await services.open_session(

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from litestar.stores.base import Store
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.platform.accounts.schemas import AccountOut, RegistrationIn
-from diaspora.platform.core import audit
+from diaspora.platform.core import audit, ratelimit
 from diaspora.platform.core.errors import ConflictError, NotFoundError, ValidationError
 from diaspora.platform.core.security import (
     hash_password,
@@ -30,6 +31,7 @@ from diaspora.platform.db.models import (
     Profile,
     Role,
 )
+from diaspora.platform.settings import Settings
 
 
 def normalise_email(raw: str) -> str:
@@ -91,6 +93,20 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> Acco
         return None
     if needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
+    return account
+
+
+async def sign_in(
+    session: AsyncSession, store: Store, settings: Settings, email: str, password: str
+) -> Account | None:
+    """The account these credentials open, or None; an email with too many recent failures is refused
+    (429) before its password is even checked, registered or not."""
+    await ratelimit.refuse_if_locked(store, settings, email)
+    account = await authenticate(session, email, password)
+    if account is None:
+        await ratelimit.record_failure(store, settings, email)
+    else:
+        await ratelimit.forget_failures(store, email)
     return account
 
 

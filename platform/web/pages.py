@@ -19,6 +19,7 @@ from diaspora.platform.core.auth import SESSION_COOKIE
 from diaspora.platform.core.errors import DomainError
 from diaspora.platform.core.guards import provide_optional_actor
 from diaspora.platform.core.policy import Actor
+from diaspora.platform.core.ratelimit import RATE_LIMITED, STORE_NAME
 from diaspora.platform.db.models import Account, OpportunityKind, Sector
 from diaspora.platform.search.controllers import run_search
 from diaspora.platform.search.sync import SearchSync
@@ -96,7 +97,7 @@ class PageController(Controller):
     ) -> Template:
         return Template("login.html", context={"user": maybe_user, "email": "", "error": None, "next": next})
 
-    @post("/login", status_code=200)
+    @post("/login", status_code=200, opt={RATE_LIMITED: True})
     async def login(
         self,
         request: Request[Any, Any, Any],
@@ -105,7 +106,8 @@ class PageController(Controller):
     ) -> Template | Redirect:
         data = await form_of(request)
         email = str(data.get("email") or "").strip()
-        account = await accounts.authenticate(db_session, email, str(data.get("password") or ""))
+        store = request.app.stores.get(STORE_NAME)
+        account = await accounts.sign_in(db_session, store, settings, email, str(data.get("password") or ""))
         if account is None:
             return Template(
                 "login.html",
@@ -124,7 +126,7 @@ class PageController(Controller):
     async def register_form(self, maybe_user: NamedDependency[Actor | None]) -> Template:
         return Template("register.html", context={"user": maybe_user, "form": {}, "errors": {}})
 
-    @post("/register", status_code=200)
+    @post("/register", status_code=200, opt={RATE_LIMITED: True})
     async def register(
         self,
         request: Request[Any, Any, Any],

@@ -6,10 +6,10 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from diaspora.platform.db.models import Base
+from diaspora.platform.db.store import ALL_METADATA
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = ALL_METADATA
 
 
 def _configure_and_run(connection: Connection) -> None:

@@ -89,7 +89,7 @@ def serve(host: str, port: int, reload: bool) -> None:
         click.echo(
             "Embedded mode for one machine"
             + (f" ({'; '.join(problems)})" if problems else "")
-            + ". For a server people use, set DIASPORA_PRODUCTION=1: it refuses to start with unsafe settings."
+            + ". For a server people use, set DIASPORA_PRODUCTION=1: it refuses unsafe settings."
         )
 
     uvicorn.run("diaspora.platform.app:create_app", factory=True, host=host, port=port, reload=reload)

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from diaspora.platform import openapi
 from diaspora.platform.accounts.controllers import AuthController, MeController
 from diaspora.platform.campaigns.controllers import CampaignController, InvitationController
-from diaspora.platform.core import hygiene, ratelimit
+from diaspora.platform.core import hygiene, ratelimit, security
 from diaspora.platform.core.auth import TokenAuthenticationMiddleware
 from diaspora.platform.core.errors import DomainError, domain_error_handler, http_error_handler
 from diaspora.platform.core.guards import LoginRequired, login_redirect
@@ -93,6 +93,9 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
     if settings.production and (problems := settings.production_problems()):
         raise UnsafeProductionSettings("Refusing to start in production mode: " + "; ".join(problems) + ".")
     url = settings.effective_database_url
+    security.configure_hashing(
+        time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib
+    )
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = build_engine(url, echo=settings.database_echo)

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         min_length=32,
         description="Signs CSRF tokens. Set a long random value in production.",
     )
+    password_hash_time_cost: int = Field(default=3, ge=1, le=20, description="Argon2id passes.")
+    password_hash_memory_kib: int = Field(
+        default=65_536, ge=8, le=4_194_304, description="Argon2id memory per hash (KiB)."
+    )
     session_ttl_hours: int = Field(
         default=24, ge=1, le=24 * 90, description="A login lasts at most this long, used or not."
     )
@@ -148,6 +152,8 @@ class Settings(BaseSettings):
         problems = []
         if self.secret_key == DEFAULT_SECRET_KEY:
             problems.append("DIASPORA_SECRET_KEY is the built-in example; set a long random value")
+        if self.password_hash_time_cost < 2 or self.password_hash_memory_kib < 19_456:
+            problems.append("password hashing is cheaper than OWASP's minimum (2 passes, 19 MiB)")
         if not self.secure_cookies:
             problems.append("DIASPORA_COOKIE_SECURE is off; cookies must travel over HTTPS only")
         if self.is_sqlite:

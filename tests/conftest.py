@@ -91,6 +91,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         # real limits of its own.
         auth_attempts_per_minute=1_000_000,
         login_failures_per_account=1_000_000,
+        # Cheap hashing keeps the suite quick; production mode refuses these costs.
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
     )
 
 

@@ -81,6 +81,7 @@ def test_hsts_and_secure_cookies_follow_https(settings: Settings) -> None:
     [
         ({}, "DIASPORA_SECRET_KEY"),
         ({"secret_key": "x" * 40, "cookie_secure": False}, "DIASPORA_COOKIE_SECURE"),
+        ({"secret_key": "x" * 40}, "password hashing"),  # the test settings hash cheaply
     ],
 )
 def test_production_mode_refuses_unsafe_settings(
@@ -91,7 +92,14 @@ def test_production_mode_refuses_unsafe_settings(
     )
     with pytest.raises(UnsafeProductionSettings, match=named):
         create_app(unsafe)
-    safe = settings.model_copy(update={"production": True, "secret_key": "k" * 48})
+    safe = settings.model_copy(
+        update={
+            "production": True,
+            "secret_key": "k" * 48,
+            "password_hash_time_cost": 3,
+            "password_hash_memory_kib": 65_536,
+        }
+    )
     assert safe.secure_cookies
     assert safe.send_hsts
     create_app(safe)  # starts

@@ -15,6 +15,16 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
+def configure_hashing(*, time_cost: int, memory_kib: int) -> None:
+    """Argon2id's cost, from the settings (create_app calls this). Hashes made with other costs still
+    verify, and are upgraded at the next sign-in (`needs_rehash`)."""
+    global _hasher, _DUMMY_HASH
+    if (_hasher.time_cost, _hasher.memory_cost) == (time_cost, memory_kib):
+        return
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

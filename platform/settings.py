@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_starttls: bool = True
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where people reach the site: the base of links in mail."
+    )
     mail_from: str = Field(default="Diaspora platform <no-reply@localhost>", description="Sender of mail.")
     mailbox_path: Path | None = Field(
         default=None, description="The local mailbox (mbox) used without SMTP; default data_dir/mailbox.mbox."

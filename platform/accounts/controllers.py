@@ -9,12 +9,23 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from diaspora.platform.accounts import services
-from diaspora.platform.accounts.schemas import AccountOut, AccountUpdateIn, LoginIn, RegistrationIn, TokenOut
+from diaspora.platform.accounts import recovery, services
+from diaspora.platform.accounts.schemas import (
+    AccountOut,
+    AccountUpdateIn,
+    LoginIn,
+    NewPasswordIn,
+    Notice,
+    RegistrationIn,
+    ResetRequestIn,
+    TokenOut,
+)
 from diaspora.platform.core.guards import provide_actor, requires_login
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.ratelimit import RATE_LIMITED, STORE_NAME
 from diaspora.platform.settings import Settings
+
+RESET_NOTICE = "If an account has this email, a link to choose a new password is on its way."
 
 
 class AuthController(Controller):
@@ -58,6 +69,33 @@ class AuthController(Controller):
             expires_at=expires_at,
             account=services.account_out(account),
         )
+
+    @post(
+        "/password-reset",
+        status_code=202,
+        opt={RATE_LIMITED: True},
+        summary="Mail a link to choose a new password (answers the same for any email)",
+    )
+    async def request_reset(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[ResetRequestIn],
+        settings: NamedDependency[Settings],
+    ) -> Notice:
+        await recovery.request_reset(db_session, settings, data.email)
+        return Notice(RESET_NOTICE)
+
+    @post(
+        "/password-reset/confirm",
+        status_code=200,
+        opt={RATE_LIMITED: True},
+        summary="Set a new password with the link's token (single use); every session of the account ends",
+    )
+    async def confirm_reset(
+        self, db_session: NamedDependency[AsyncSession], data: JSONBody[NewPasswordIn]
+    ) -> Notice:
+        await recovery.set_password(db_session, data.token, data.password)
+        return Notice("Your password is set. Log in with it.")
 
     @post(
         "/logout",

@@ -46,3 +46,16 @@ class TokenOut(msgspec.Struct):
     token_type: str
     expires_at: datetime
     account: AccountOut
+
+
+class ResetRequestIn(Input):
+    email: Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
+
+
+class NewPasswordIn(Input):
+    token: Annotated[str, msgspec.Meta(min_length=16, max_length=128)]
+    password: Password
+
+
+class Notice(msgspec.Struct):
+    detail: str

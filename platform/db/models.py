@@ -214,6 +214,21 @@ class AuthSession(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class AccountToken(Base):
+    """A single-use, expiring token sent by email (password reset, setting a first password). Only its
+    SHA-256 is stored, so a database leak hands nobody a way into an account."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Profile(Base):
     __tablename__ = "profiles"
 

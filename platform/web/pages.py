@@ -13,8 +13,9 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from diaspora.platform.accounts import recovery
 from diaspora.platform.accounts import services as accounts
-from diaspora.platform.accounts.schemas import RegistrationIn
+from diaspora.platform.accounts.schemas import NewPasswordIn, RegistrationIn
 from diaspora.platform.core.auth import SESSION_COOKIE
 from diaspora.platform.core.errors import DomainError
 from diaspora.platform.core.guards import provide_optional_actor
@@ -93,9 +94,60 @@ class PageController(Controller):
 
     @get("/login")
     async def login_form(
-        self, maybe_user: NamedDependency[Actor | None], next: FromQuery[str | None] = None
+        self,
+        maybe_user: NamedDependency[Actor | None],
+        next: FromQuery[str | None] = None,
+        password_set: FromQuery[bool] = False,
     ) -> Template:
-        return Template("login.html", context={"user": maybe_user, "email": "", "error": None, "next": next})
+        notice = _("Your password is set. Log in with it.") if password_set else None
+        context = {"user": maybe_user, "email": "", "error": None, "next": next, "notice": notice}
+        return Template("login.html", context=context)
+
+    @get("/forgot-password")
+    async def forgot_form(self, maybe_user: NamedDependency[Actor | None]) -> Template:
+        return Template("forgot_password.html", context={"user": maybe_user, "sent": False})
+
+    @post("/forgot-password", status_code=200, opt={RATE_LIMITED: True})
+    async def forgot(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+    ) -> Template:
+        form = await form_of(request)
+        await recovery.request_reset(db_session, settings, str(form.get("email") or "")[:254])
+        return Template("forgot_password.html", context={"user": None, "sent": True})
+
+    @get("/reset-password")
+    async def reset_form(self, token: FromQuery[str] = "") -> Template:
+        return Template("reset_password.html", context={"user": None, "token": token[:128], "error": None})
+
+    @post("/reset-password", status_code=200, opt={RATE_LIMITED: True})
+    async def reset(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Template | Redirect:
+        form = await form_of(request)
+        token, password = str(form.get("token") or "")[:128], str(form.get("password") or "")
+        error = None
+        if password != str(form.get("repeat") or ""):
+            error = _("The two passwords differ.")
+        else:
+            data, errors = validate(NewPasswordIn, {"token": token, "password": password})
+            if data is None:
+                error = _("Choose a password of at least 10 characters.") if "password" in errors else None
+                error = error or _("This link is invalid, used or expired; ask for a new one.")
+            else:
+                try:
+                    await recovery.set_password(db_session, data.token, data.password)
+                except DomainError:
+                    error = _("This link is invalid, used or expired; ask for a new one.")
+                else:
+                    response = Redirect("/login?password_set=true", status_code=303)
+                    response.delete_cookie(SESSION_COOKIE)
+                    return response
+        return Template(
+            "reset_password.html", context={"user": None, "token": token, "error": error}, status_code=400
+        )
 
     @post("/login", status_code=200, opt={RATE_LIMITED: True})
     async def login(

@@ -167,7 +167,7 @@ def import_() -> None:
 
 
 def _import_records(
-    kind: str, file: Path, source: str | None, dry_run: bool, report_path: Path | None
+    kind: str, file: Path, source: str | None, dry_run: bool, report_path: Path | None, invite: bool = False
 ) -> None:
     from tqdm import tqdm
 
@@ -209,6 +209,15 @@ def _import_records(
     if len(report.problems) > 10:
         click.echo(f"... {len(report.problems) - 10} more problems")
     click.echo(f"report written to {target}")
+    if invite and not dry_run:
+        sent = _invite_unclaimed(settings, source or file.stem)
+        click.echo(f"{sent} new member(s) invited by email to set a password")
+
+
+def _invite_unclaimed(settings: Settings, source: str | None) -> int:
+    from diaspora.platform.accounts.recovery import invite_unclaimed
+
+    return int(_in_transaction(settings, lambda s: invite_unclaimed(s, settings, source=source)))
 
 
 def _record_import_command(kind: str) -> None:
@@ -224,12 +233,28 @@ def _record_import_command(kind: str) -> None:
         type=click.Path(dir_okay=False, path_type=Path),
         help="Where to write the CSV report (default: FILE.report.csv).",
     )
-    def command(file: Path, source: str | None, dry_run: bool, report_path: Path | None) -> None:
-        _import_records(kind, file, source, dry_run, report_path)
+    @click.option(
+        "--invite",
+        is_flag=True,
+        help="Profiles: email each new member a link to set a password (single use, two weeks).",
+    )
+    def command(
+        file: Path, source: str | None, dry_run: bool, report_path: Path | None, invite: bool
+    ) -> None:
+        _import_records(kind, file, source, dry_run, report_path, invite=invite and kind == "profiles")
 
 
 for _kind in KINDS:
     _record_import_command(_kind)
+
+
+@main.command("invite-imported")
+@click.option("--source", help="Only members of this import source (default: every import).")
+def invite_imported(source: str | None) -> None:
+    """Email members created by imports, who have no password yet, a link to set one (safe to repeat)."""
+    settings = get_settings()
+    _prepare(settings)
+    click.echo(f"{_invite_unclaimed(settings, source)} member(s) invited")
 
 
 @import_.command("esco")

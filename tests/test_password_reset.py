@@ -117,3 +117,34 @@ def test_the_pages_walk_a_person_through_it(api: Api) -> None:
     assert _login(api, NEW) == 200
     albanian = api.client.get("/forgot-password", headers={"Accept-Language": "sq"})
     assert "Keni harruar fjalëkalimin?" in albanian.text
+
+
+def test_members_created_by_an_import_claim_their_account_by_mail(api: Api) -> None:
+    from diaspora.platform.accounts.recovery import invite_unclaimed
+    from tests.test_import import SAMPLES, _import
+
+    report = _import(api, "profiles", SAMPLES / "profiles.csv", source="consulate-2026")
+    assert report.created >= 2
+    assert api.client.post(
+        "/api/auth/login", json={"email": "arben.hoxha@example.org", "password": ""}
+    ).status_code in (400, 401)  # no password yet: nobody can sign in as them
+    sessions = api.client.app.state["search"].sessions
+    settings = api.client.app.state["settings"]
+
+    async def invite(source: str | None) -> int:
+        async with sessions() as session, session.begin():
+            return await invite_unclaimed(session, settings, source=source)
+
+    assert api.client.blocking_portal.call(invite, "another-source") == 0
+    assert api.client.blocking_portal.call(invite, "consulate-2026") == report.created
+    assert api.client.blocking_portal.call(invite, None) == 0  # a link that still works is not resent
+    mails = {m["To"]: m for m in _mail(api)}
+    assert len(mails) == report.created
+    token = _token(mails["arben.hoxha@example.org"])
+    claimed = api.client.post("/api/auth/password-reset/confirm", json={"token": token, "password": NEW})
+    assert claimed.status_code == 200
+    headers = api.login("arben.hoxha@example.org", NEW)
+    assert (
+        api.client.get("/api/profiles/me", headers=headers).json()["headline"]
+        == "Interventional cardiologist"
+    )

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from diaspora.platform.accounts.services import normalise_email
 from diaspora.platform.core import audit
 from diaspora.platform.core.errors import ValidationError
-from diaspora.platform.core.security import hash_password, new_token, token_digest
-from diaspora.platform.db.models import Account, AccountToken, AuthSession, utcnow
+from diaspora.platform.core.security import UNUSABLE_PASSWORD_HASH, hash_password, new_token, token_digest
+from diaspora.platform.db.models import Account, AccountToken, AuthSession, ImportKey, Profile, utcnow
 from diaspora.platform.notifications.mail import enqueue_mail
 from diaspora.platform.settings import Settings
 
@@ -96,6 +96,32 @@ async def invite_to_claim(session: AsyncSession, settings: Settings, account: Ac
             f"may see, or delete it, choose a password within two weeks:\n\n{link(settings, token)}\n"
         ),
     )
+
+
+async def invite_unclaimed(session: AsyncSession, settings: Settings, *, source: str | None = None) -> int:
+    """Invite every member an import created who has no password yet and no live invitation (of one
+    import `source`, or of all): safe to run again, it never sends a second link while one still works."""
+    now = utcnow()
+    live = select(AccountToken.id).where(
+        AccountToken.account_id == Account.id,
+        AccountToken.purpose == CLAIM,
+        AccountToken.used_at.is_(None),
+        AccountToken.expires_at > now,
+    )
+    query = select(Account).where(
+        Account.password_hash == UNUSABLE_PASSWORD_HASH, Account.is_active.is_(True), ~live.exists()
+    )
+    if source is not None:
+        imported = (
+            select(Profile.account_id)
+            .join(ImportKey, ImportKey.entity_id == Profile.id)
+            .where(ImportKey.source == source, ImportKey.kind == "profiles")
+        )
+        query = query.where(Account.id.in_(imported))
+    accounts = list((await session.scalars(query.order_by(Account.created_at, Account.id))).all())
+    for account in accounts:
+        await invite_to_claim(session, settings, account)
+    return len(accounts)
 
 
 async def set_password(session: AsyncSession, token: str, password: str) -> Account:

@@ -25,6 +25,11 @@ def configure_hashing(*, time_cost: int, memory_kib: int) -> None:
     _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
+# What an account created by an import holds until its member sets a password: not an argon2 hash,
+# so nobody can sign in with it.
+UNUSABLE_PASSWORD_HASH = "!imported"  # noqa: S105
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

@@ -30,6 +30,7 @@ from diaspora.platform.accounts.services import normalise_email
 from diaspora.platform.core import audit
 from diaspora.platform.core.errors import DomainError
 from diaspora.platform.core.policy import Actor
+from diaspora.platform.core.security import UNUSABLE_PASSWORD_HASH
 from diaspora.platform.core.spreadsheet import SafeWriter
 from diaspora.platform.db.models import (
     Account,
@@ -63,7 +64,6 @@ _SCHEMAS: dict[str, type[Any]] = {
     "opportunities": OpportunityIn,
 }
 _ERROR_PATH = re.compile(r" - at `(\$[^`]*)`$")
-UNUSABLE_PASSWORD_HASH = "!imported"  # noqa: S105 - not an argon2 hash: nobody can log in with it
 
 
 @dataclass

@@ -184,39 +184,29 @@ class Api:
         admin: dict[str, str] | None = None,
     ) -> tuple[dict[str, str], str]:
         """A staff account with its organisation (verified by an admin unless told otherwise)."""
-        staff = self.register("organisation_staff")
-        response = self.client.post(
-            "/api/organisations",
-            headers=staff,
-            json={"name": f"Hospital {self._n}", "kind": kind, "country": country, "municipality": "Tirana"},
-        )
-        assert response.status_code == 201, response.text
-        organisation_id = response.json()["id"]
-        if verified:
-            response = self.client.post(
-                f"/api/organisations/{organisation_id}/verify", headers=admin or self.admin()
-            )
-            assert response.status_code == 200, response.text
-        return staff, organisation_id
+        body = {"name": f"Hospital {self._n + 1}", "kind": kind, "country": country, "municipality": "Tirana"}
+        return self._account_with_organisation("organisation_staff", body, verified=verified, admin=admin)
 
     def ministry(
         self, *, verified: bool = True, country: str = "XK", admin: dict[str, str] | None = None
     ) -> tuple[dict[str, str], str]:
         """A ministry account with its ministry organisation (verified by an admin unless told otherwise)."""
-        ministry = self.register("ministry")
-        response = self.client.post(
-            "/api/organisations",
-            headers=ministry,
-            json={"name": f"Ministry of the diaspora {self._n}", "kind": "ministry", "country": country},
-        )
+        body = {"name": f"Ministry of the diaspora {self._n + 1}", "kind": "ministry", "country": country}
+        return self._account_with_organisation("ministry", body, verified=verified, admin=admin)
+
+    def _account_with_organisation(
+        self, role: str, body: dict[str, str], *, verified: bool, admin: dict[str, str] | None
+    ) -> tuple[dict[str, str], str]:
+        headers = self.register(role)
+        response = self.client.post("/api/organisations", headers=headers, json=body)
         assert response.status_code == 201, response.text
-        organisation_id = response.json()["id"]
+        organisation_id = str(response.json()["id"])
         if verified:
             response = self.client.post(
                 f"/api/organisations/{organisation_id}/verify", headers=admin or self.admin()
             )
             assert response.status_code == 200, response.text
-        return ministry, organisation_id
+        return headers, organisation_id
 
     def profile(self, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
         body = {

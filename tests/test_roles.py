@@ -6,18 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from diaspora.platform.profiles.schemas import VISIBLE_FIELDS
 from tests.conftest import Api
 
-EVERYTHING = [
-    "name",
-    "headline",
-    "summary",
-    "residence_country",
-    "origin",
-    "languages",
-    "skills",
-    "availability",
-]
+EVERYTHING = list(VISIBLE_FIELDS)
 
 
 def _open_member(api: Api, phone: str = "+355 69 000 1111") -> tuple[dict[str, str], dict[str, object]]:

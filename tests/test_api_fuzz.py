@@ -6,6 +6,7 @@ Bounded and repeatable: a fixed number of examples per operation and a derandomi
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ SPENDS_THE_CALLER = ("POST /api/auth/logout", "DELETE /api/me")
 # The schema is read from the application itself; pytest's collection needs it before any fixture runs,
 # so the app is built here (building connects to nothing) and its database is migrated by the fixture.
 _FOLDER = Path(tempfile.mkdtemp(prefix="diaspora-fuzz-"))
+atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)  # also when collected but not run
 _URL = f"sqlite+aiosqlite:///{_FOLDER / 'fuzz.sqlite3'}"
 APP = create_app(
     Settings(
@@ -66,7 +68,6 @@ def callers() -> Iterator[Callers]:
         CLIENT.append(client)
         yield {"anonymous": {}, "member": member, "staff": staff}
         CLIENT.clear()
-    shutil.rmtree(_FOLDER, ignore_errors=True)
 
 
 FUZZ = settings(

@@ -106,6 +106,12 @@ def test_unknown_query_parameters_are_refused(api: Api) -> None:
         assert api.client.get("/api/campaigns", headers=admin, params=params).status_code == 400
     page = api.client.get("/api/campaigns", headers=admin, params={"limit": 5}).json()
     assert (page["limit"], page["offset"], page["total"]) == (5, 0, 0)
+    # Every list pages, the member's own lists and a campaign's pairs too.
+    member = api.register("member")
+    for url in ("/api/me/invitations", "/api/me/interests"):
+        assert api.client.get(url, headers=member, params={"limit": -1}).status_code == 400
+        page = api.client.get(url, headers=member, params={"limit": 3, "offset": 1}).json()
+        assert (page["total"], page["limit"], page["offset"], page["items"]) == (0, 3, 1, [])
     # Search takes one parameter per filterable attribute, and names the unknown ones itself.
     response = api.client.get("/api/search/posts", params={"colour": "red"})
     assert response.status_code == 400

@@ -30,7 +30,7 @@ from diaspora.platform.core.guards import (
     requires_member,
     requires_verified_ministry,
 )
-from diaspora.platform.core.params import Pagination, provide_pagination
+from diaspora.platform.core.params import Pagination, provide_long_pagination, provide_pagination
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.spreadsheet import CSV_MEDIA_TYPE
 from diaspora.platform.matches.engine import MatchingEngine
@@ -43,6 +43,7 @@ class CampaignController(Controller):
     dependencies = {
         "user": Provide(provide_actor),
         "page": Provide(provide_pagination, sync_to_thread=False),
+        "pairs": Provide(provide_long_pagination, sync_to_thread=False),
     }
 
     @post(
@@ -110,10 +111,11 @@ class CampaignController(Controller):
         user: NamedDependency[Actor],
         matching: NamedDependency[MatchingEngine],
         campaign_id: FromPath[uuid.UUID],
+        pairs: NamedDependency[Pagination],
     ) -> ProposalOut:
         campaign = await services.run_matching(db_session, matching, user, campaign_id)
         _, rows = await services.proposal(db_session, user, campaign.id)
-        return ProposalOut(campaign.id, dict(campaign.last_run), [services.match_out(r) for r in rows])
+        return _proposal_page(campaign, rows, pairs)
 
     @get("/{campaign_id:uuid}/proposal", summary="The proposal and the answers so far, with explanations")
     async def proposal(
@@ -121,9 +123,10 @@ class CampaignController(Controller):
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[Actor],
         campaign_id: FromPath[uuid.UUID],
+        pairs: NamedDependency[Pagination],
     ) -> ProposalOut:
         campaign, rows = await services.proposal(db_session, user, campaign_id)
-        return ProposalOut(campaign.id, dict(campaign.last_run), [services.match_out(r) for r in rows])
+        return _proposal_page(campaign, rows, pairs)
 
     @post(
         "/{campaign_id:uuid}/pairs", summary="Pin a person to a post, or exclude the pair, for the next runs"
@@ -215,17 +218,41 @@ class CampaignController(Controller):
         return await learning.learn_weights(db_session, user, campaign_id, matching.ranker.weights)
 
 
+def _proposal_page(campaign: Any, rows: list[Any], page: Pagination) -> ProposalOut:
+    shown = rows[page.offset : page.offset + page.limit]
+    return ProposalOut(
+        campaign.id,
+        dict(campaign.last_run),
+        [services.match_out(r) for r in shown],
+        total=len(rows),
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
 class InvitationController(Controller):
     path = "/api/me/invitations"
     tags = ["campaigns"]
     guards = [requires_member]
-    dependencies = {"user": Provide(provide_actor)}
+    dependencies = {
+        "user": Provide(provide_actor),
+        "page": Provide(provide_pagination, sync_to_thread=False),
+    }
 
     @get("/", summary="Your invitations and their states")
     async def list_(
-        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[Actor]
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        page: NamedDependency[Pagination],
     ) -> InvitationList:
-        return InvitationList(items=await services.my_invitations(db_session, user))
+        items = await services.my_invitations(db_session, user)
+        return InvitationList(
+            items=items[page.offset : page.offset + page.limit],
+            total=len(items),
+            limit=page.limit,
+            offset=page.offset,
+        )
 
     @post("/{match_id:uuid}/answer", status_code=200, summary="Accept or decline an invitation (once)")
     async def answer(

@@ -112,6 +112,9 @@ class ProposalOut(msgspec.Struct):
     campaign_id: uuid.UUID
     summary: dict[str, Any]
     items: list[MatchOut]
+    total: int = 0
+    limit: int = 0
+    offset: int = 0
 
 
 class InvitationOut(msgspec.Struct):
@@ -133,3 +136,6 @@ class InvitationOut(msgspec.Struct):
 
 class InvitationList(msgspec.Struct):
     items: list[InvitationOut]
+    total: int = 0
+    limit: int = 0
+    offset: int = 0

@@ -25,3 +25,11 @@ def provide_pagination(
 
 COUNTRY_PATTERN = "^[A-Z]{2}$"
 LANGUAGE_PATTERN = "^[a-z]{2,3}$"
+
+
+def provide_long_pagination(
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")] = MAX_PAGE_SIZE,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
+) -> Pagination:
+    """Paging for lists people usually want whole (a campaign's pairs): a full page by default."""
+    return Pagination(limit=limit, offset=offset)

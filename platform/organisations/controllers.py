@@ -140,9 +140,16 @@ class OrganisationController(Controller):
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[Actor],
         organisation_id: FromPath[uuid.UUID],
+        page: NamedDependency[Pagination],
     ) -> StaffList:
         rows = await services.list_staff(db_session, user, organisation_id)
-        return StaffList(items=[services.staff_out(a) for a in rows])
+        shown = rows[page.offset : page.offset + page.limit]
+        return StaffList(
+            items=[services.staff_out(a) for a in shown],
+            total=len(rows),
+            limit=page.limit,
+            offset=page.offset,
+        )
 
     @post(
         "/{organisation_id:uuid}/staff",

@@ -65,3 +65,6 @@ class StaffOut(msgspec.Struct):
 
 class StaffList(msgspec.Struct):
     items: list[StaffOut]
+    total: int
+    limit: int
+    offset: int

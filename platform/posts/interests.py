@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from diaspora.platform.core.guards import provide_actor, requires_member, requires_verified_staff
+from diaspora.platform.core.params import Pagination, provide_pagination
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.schemas import Input
 from diaspora.platform.db.models import Post, PostInterest, Profile, utcnow
@@ -46,6 +47,14 @@ class InterestOut(msgspec.Struct):
 
 class InterestList(msgspec.Struct):
     items: list[InterestOut]
+    total: int = 0
+    limit: int = 0
+    offset: int = 0
+
+    @classmethod
+    def page(cls, items: list[InterestOut], page: Pagination) -> InterestList:
+        shown = items[page.offset : page.offset + page.limit]
+        return cls(items=shown, total=len(items), limit=page.limit, offset=page.offset)
 
 
 async def express_interest(
@@ -142,7 +151,10 @@ async def answer_interest(session: AsyncSession, user: Actor, interest_id: uuid.
 
 class InterestController(Controller):
     tags = ["posts"]
-    dependencies = {"user": Provide(provide_actor)}
+    dependencies = {
+        "user": Provide(provide_actor),
+        "page": Provide(provide_pagination, sync_to_thread=False),
+    }
 
     @post(
         "/api/posts/{post_id:uuid}/interests",
@@ -161,9 +173,12 @@ class InterestController(Controller):
 
     @get("/api/me/interests", guards=[requires_member], summary="Organisations interested in you")
     async def mine(
-        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[Actor]
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        page: NamedDependency[Pagination],
     ) -> InterestList:
-        return InterestList(items=await my_interests(db_session, user))
+        return InterestList.page(await my_interests(db_session, user), page)
 
     @post(
         "/api/me/interests/{interest_id:uuid}/answer",
@@ -179,4 +194,4 @@ class InterestController(Controller):
         data: JSONBody[InterestAnswerIn],
     ) -> InterestList:
         await answer_interest(db_session, user, interest_id, data.answer == "share")
-        return InterestList(items=await my_interests(db_session, user))
+        return InterestList.page(await my_interests(db_session, user), Pagination(limit=100, offset=0))

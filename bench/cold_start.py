@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from diaspora.matching.documents import ProfileDocument, Skill, Window
 from diaspora.matching.texts import profile_text, text_hash
 from diaspora.platform.db import migrate
-from diaspora.platform.db.engine import build_engine
 from diaspora.platform.db.models import (
     Account,
     AvailabilityWindow,
@@ -38,13 +37,14 @@ from diaspora.platform.db.models import (
 )
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.settings import Settings
+from diaspora.platform.wiring import open_database
 
 MODEL = "packaged:all-MiniLM-L6-v2"
 SKILLS = ("python", "echocardiography", "welding", "gis", "teaching", "triage", "sql", "auditing")
 
 
 async def fill(url: str, n: int) -> None:
-    engine = build_engine(url)
+    engine = open_database(url)
     rng = random.Random(1)
     vectors = np.random.default_rng(1).standard_normal((n, 384), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -142,7 +142,7 @@ async def fill(url: str, n: int) -> None:
 
 
 async def cold_start(url: str, *, bulk_load: bool) -> tuple[float, int, int]:
-    engine = build_engine(url)
+    engine = open_database(url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     matching = MatchingEngine(Settings(database_url=url), sessions, bulk_load=bulk_load)
     _ = matching.encoder.dimension  # the model load is not part of the index build

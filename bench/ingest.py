@@ -22,10 +22,10 @@ import msgspec
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from diaspora.platform.db import migrate
-from diaspora.platform.db.engine import build_engine
 from diaspora.platform.db.models import Account, Consent, Profile, ProfileLanguage, ProfileSkill
 from diaspora.platform.imports.services import import_file
 from diaspora.platform.profiles.schemas import ProfileIn
+from diaspora.platform.wiring import open_database
 
 HEADER = (
     "external_id,email,display_name,headline,summary,"
@@ -49,7 +49,7 @@ def write_csv(path: Path, rows: int) -> None:
 
 
 async def ours(url: str, path: Path) -> float:
-    engine = build_engine(url)
+    engine = open_database(url)
     started = time.perf_counter()
     report = await import_file(
         async_sessionmaker(engine, expire_on_commit=False), "profiles", path, source="bench"
@@ -64,7 +64,7 @@ async def ours(url: str, path: Path) -> float:
 async def naive(url: str, path: Path, limit: int) -> float:
     import csv
 
-    engine = build_engine(url)
+    engine = open_database(url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     started = time.perf_counter()
     async with sessions() as session, session.begin():

@@ -33,7 +33,6 @@ from diaspora.platform.core.errors import DomainError, domain_error_handler, htt
 from diaspora.platform.core.guards import LoginRequired, login_redirect
 from diaspora.platform.core.headers import SecurityHeaders
 from diaspora.platform.db import migrate
-from diaspora.platform.db.engine import build_engine
 from diaspora.platform.imports.controllers import ImportController
 from diaspora.platform.jobs import BackgroundJobs
 from diaspora.platform.matches.controllers import MatchController
@@ -54,6 +53,7 @@ from diaspora.platform.web.member import MemberPages
 from diaspora.platform.web.ministry import MinistryPages
 from diaspora.platform.web.organisation import OrganisationPages
 from diaspora.platform.web.pages import PageController
+from diaspora.platform.wiring import open_database
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "frontend_templates"
 
@@ -98,7 +98,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
     )
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = build_engine(url, echo=settings.database_echo)
+    engine = open_database(url, echo=settings.database_echo)
     alchemy = SQLAlchemyAsyncConfig(
         engine_instance=engine,
         before_send_handler="autocommit_include_redirects",

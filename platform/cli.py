@@ -14,15 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from diaspora.ingest.columns import KINDS
 from diaspora.platform.db import migrate
-from diaspora.platform.db.engine import build_engine
 from diaspora.platform.settings import Settings, get_settings
+from diaspora.platform.wiring import open_database
 
 T = TypeVar("T")
 
 
 def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     async def runner() -> T:
-        engine = build_engine(settings.effective_database_url)
+        engine = open_database(settings.effective_database_url)
         try:
             async with async_sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
                 return await work(session)
@@ -144,7 +144,7 @@ def embeddings_sync() -> None:
     settings = get_settings()
 
     async def run() -> None:
-        engine = build_engine(settings.effective_database_url)
+        engine = open_database(settings.effective_database_url)
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         try:
             total = 0
@@ -179,7 +179,7 @@ def _import_records(
     migrate.upgrade(settings.effective_database_url)
 
     async def run() -> Any:
-        engine = build_engine(settings.effective_database_url)
+        engine = open_database(settings.effective_database_url)
         try:
             # Lines approximate rows (a quoted cell may span lines) - close enough for an ETA.
             total = None if file.suffix.lower() == ".xlsx" else max(sum(1 for _ in file.open("rb")) - 1, 0)
@@ -312,7 +312,7 @@ def _with_search(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     from diaspora.platform.search.sync import SearchSync
 
     async def runner() -> T:
-        engine = build_engine(settings.effective_database_url)
+        engine = open_database(settings.effective_database_url)
         sync = SearchSync(settings, engine)
         try:
             return await work(sync)

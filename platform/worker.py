@@ -9,12 +9,12 @@ import signal
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from diaspora.platform.db.engine import build_engine
 from diaspora.platform.jobs import BackgroundJobs
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.notifications.mail import MailSender
 from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings
+from diaspora.platform.wiring import open_database
 
 log = logging.getLogger("diaspora.worker")
 
@@ -22,7 +22,7 @@ log = logging.getLogger("diaspora.worker")
 async def run_forever(settings: Settings, *, interval_seconds: float | None = None) -> None:
     if interval_seconds is not None:
         settings = settings.model_copy(update={"housekeeping_interval_seconds": interval_seconds})
-    engine = build_engine(settings.effective_database_url)
+    engine = open_database(settings.effective_database_url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     matching = MatchingEngine(settings, sessions)
     search = SearchSync(settings, engine)

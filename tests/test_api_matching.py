@@ -208,8 +208,8 @@ def test_a_new_process_loads_fresh_vectors_in_bulk_and_filters_the_same(api: Api
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
     from diaspora.matching.documents import PostDocument
-    from diaspora.platform.db.engine import build_engine
     from diaspora.platform.matches.engine import MatchingEngine
+    from diaspora.platform.wiring import open_database
 
     settings = api.client.app.state["settings"]
     warm = api.client.app.state["matching"]
@@ -227,7 +227,7 @@ def test_a_new_process_loads_fresh_vectors_in_bulk_and_filters_the_same(api: Api
     api.client.put("/api/profiles/me/consent", headers=changed, json={"open_to_matching": False})
 
     async def cold() -> tuple[MatchingEngine, object]:
-        engine = build_engine(settings.effective_database_url)
+        engine = open_database(settings.effective_database_url)
         fresh = MatchingEngine(settings, async_sessionmaker(engine, expire_on_commit=False))
         report = await fresh.refresh()
         await engine.dispose()

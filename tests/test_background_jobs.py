@@ -15,13 +15,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from diaspora.platform.app import create_app
-from diaspora.platform.db.engine import build_engine
 from diaspora.platform.db.models import AuthSession, CampaignMatch, MatchState, utcnow
 from diaspora.platform.jobs import BackgroundJobs
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.notifications.mail import MailSender
 from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings
+from diaspora.platform.wiring import open_database
 from tests.conftest import Api
 
 pytestmark = pytest.mark.slow  # the housekeeping pass keeps embeddings current: it loads the model
@@ -98,7 +98,7 @@ def test_the_worker_runs_the_same_jobs(settings: Settings) -> None:
     worker_settings = settings.model_copy(update={"housekeeping_interval_seconds": 0.2})
 
     async def run_worker_briefly() -> None:
-        engine = build_engine(worker_settings.effective_database_url)
+        engine = open_database(worker_settings.effective_database_url)
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         search = SearchSync(worker_settings, engine)
         jobs = BackgroundJobs(

@@ -52,8 +52,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     from diaspora.platform.app import create_app
     from diaspora.platform.db import migrate
-    from diaspora.platform.db.engine import build_engine
     from diaspora.platform.demo import load_demo_data
+    from diaspora.platform.wiring import open_database
 
     data_dir = tmp_path_factory.mktemp("live")
     settings = Settings(data_dir=data_dir, search_sync_interval_seconds=0.5, auth_attempts_per_minute=1000)
@@ -62,7 +62,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     async def demo() -> None:
         from sqlalchemy.ext.asyncio import async_sessionmaker
 
-        engine = build_engine(settings.effective_database_url)
+        engine = open_database(settings.effective_database_url)
         async with async_sessionmaker(engine)() as session, session.begin():
             await load_demo_data(session, profiles=80, seed=11)
         await engine.dispose()
@@ -214,9 +214,9 @@ def test_organisation_staff_write_a_post_see_candidates_and_upload_a_file(page: 
     assert page.locator("main article").count() > 0
     shot(page, "candidates")
     interested = page.get_by_role("button", name="Express interest")
-    if interested.count():
-        interested.first.click()
-        page.get_by_text("We told the candidate that you are interested.").wait_for()
+    assert interested.count() > 0  # the demo has candidates open to contact for this post
+    interested.first.click()
+    page.get_by_text("We told the candidate that you are interested.").wait_for()
 
     # Edit it: the form comes back filled in; the change shows on the candidates page.
     page.goto("/org")

@@ -293,11 +293,11 @@ def test_concurrent_answers_leave_exactly_one_standing(database_url: str, api: A
     from diaspora.platform.campaigns.schemas import AnswerIn
     from diaspora.platform.core.errors import ConflictError
     from diaspora.platform.core.policy import Actor
-    from diaspora.platform.db.engine import build_engine
     from diaspora.platform.db.models import Role
+    from diaspora.platform.wiring import open_database
 
     async def scenario() -> list[str]:
-        engine = build_engine(database_url)
+        engine = open_database(database_url)
         sessions = __import__("sqlalchemy.ext.asyncio", fromlist=["async_sessionmaker"]).async_sessionmaker(
             engine, expire_on_commit=False
         )

@@ -16,10 +16,10 @@ from diaspora.platform.accounts import services as accounts
 from diaspora.platform.accounts.schemas import RegistrationIn
 from diaspora.platform.core.errors import ConflictError
 from diaspora.platform.core.policy import Actor
-from diaspora.platform.db.engine import build_engine
 from diaspora.platform.db.models import Account, ProfileLanguage, ProfileSkill, Role
 from diaspora.platform.profiles import services as profiles
 from diaspora.platform.profiles.schemas import ProfileIn
+from diaspora.platform.wiring import open_database
 from tests.conftest import _empty_all_tables
 
 T = TypeVar("T")
@@ -38,7 +38,7 @@ def _run(url: str, scenario: Callable[[Sessions], Awaitable[T]]) -> T:
     """Run one scenario on one event loop with its own engine (pools are bound to their loop)."""
 
     async def main() -> T:
-        engine = build_engine(url)
+        engine = open_database(url)
         try:
             return await scenario(async_sessionmaker(engine, expire_on_commit=False))
         finally:

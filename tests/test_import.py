@@ -19,13 +19,13 @@ BROKEN = SAMPLES / "broken"
 def _import(api: Api, kind: str, path: Path, **options: Any) -> ImportReport:
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
-    from diaspora.platform.db.engine import build_engine
     from diaspora.platform.imports.services import import_file
+    from diaspora.platform.wiring import open_database
 
     url = api.client.app.state["settings"].effective_database_url
 
     async def run() -> ImportReport:
-        engine = build_engine(url)
+        engine = open_database(url)
         try:
             return await import_file(
                 async_sessionmaker(engine, expire_on_commit=False),

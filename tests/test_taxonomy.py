@@ -92,9 +92,9 @@ def test_import_is_idempotent_and_skips_dangling_relations(api: Api) -> None:
     async def run() -> object:
         from sqlalchemy.ext.asyncio import async_sessionmaker
 
-        from diaspora.platform.db.engine import build_engine
+        from diaspora.platform.wiring import open_database
 
-        engine = build_engine(url)
+        engine = open_database(url)
         try:
             async with async_sessionmaker(engine)() as session, session.begin():
                 return await import_esco(session, ESCO)
@@ -115,8 +115,8 @@ def test_normalised_skills_match_through_the_taxonomy(api: Api, tmp_path: Path) 
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
     from diaspora.matching.encoder import get_encoder
-    from diaspora.platform.db.engine import build_engine
     from diaspora.platform.taxonomy.services import import_esco, normalise_skills
+    from diaspora.platform.wiring import open_database
 
     url = api.client.app.state["settings"].effective_database_url
     staff, _ = api.organisation()
@@ -133,7 +133,7 @@ def test_normalised_skills_match_through_the_taxonomy(api: Api, tmp_path: Path) 
     )
 
     async def run() -> object:
-        engine = build_engine(url)
+        engine = open_database(url)
         try:
             async with async_sessionmaker(engine)() as session, session.begin():
                 await import_esco(session, ESCO)

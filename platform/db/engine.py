@@ -9,11 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 def build_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Every process reaches the database through here, so this is also where the outbox hooks (which
-    record changes to searchable records) are installed: a command-line import feeds search too."""
-    from diaspora.platform.search import tracking
-
-    tracking.install()
+    """An engine with the settings each database needs. Processes of the platform open it through
+    `diaspora.platform.wiring.open_database`, which also installs the outbox hooks."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
 

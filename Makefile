@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean screenshots translations
+.PHONY: install run test check lint format bench clean screenshots translations
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The quick loop while changing code: lint, then the suite without browser and slow tests, on two workers.
+check: lint
+	$(PY) -m pytest -q -n 2 -m "not slow and not browser"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

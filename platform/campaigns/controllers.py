@@ -219,7 +219,7 @@ class CampaignController(Controller):
 
 
 def _proposal_page(campaign: Any, rows: list[Any], page: Pagination) -> ProposalOut:
-    shown = rows[page.offset : page.offset + page.limit]
+    shown = page.window(rows)
     return ProposalOut(
         campaign.id,
         dict(campaign.last_run),
@@ -248,7 +248,7 @@ class InvitationController(Controller):
     ) -> InvitationList:
         items = await services.my_invitations(db_session, user)
         return InvitationList(
-            items=items[page.offset : page.offset + page.limit],
+            items=page.window(items),
             total=len(items),
             limit=page.limit,
             offset=page.offset,

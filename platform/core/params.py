@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from litestar.params import QueryParameter
 
 from diaspora.platform.core.schemas import MAX_OFFSET, MAX_PAGE_SIZE
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Pagination:
     limit: int
     offset: int
+
+    def window(self, items: Sequence[T]) -> list[T]:
+        """This page of a list already loaded whole (one member's or one campaign's rows)."""
+        return list(items[self.offset : self.offset + self.limit])
 
 
 def provide_pagination(

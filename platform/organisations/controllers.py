@@ -143,7 +143,7 @@ class OrganisationController(Controller):
         page: NamedDependency[Pagination],
     ) -> StaffList:
         rows = await services.list_staff(db_session, user, organisation_id)
-        shown = rows[page.offset : page.offset + page.limit]
+        shown = page.window(rows)
         return StaffList(
             items=[services.staff_out(a) for a in shown],
             total=len(rows),

@@ -53,7 +53,7 @@ class InterestList(msgspec.Struct):
 
     @classmethod
     def page(cls, items: list[InterestOut], page: Pagination) -> InterestList:
-        shown = items[page.offset : page.offset + page.limit]
+        shown = page.window(items)
         return cls(items=shown, total=len(items), limit=page.limit, offset=page.offset)
 
 

@@ -84,11 +84,7 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
 
 def _ensure_ministry(user: Actor) -> None:
     if not policy.may_manage_campaigns(user):
-        raise PermissionDeniedError(
-            policy.why_not_verified(user)
-            if user.role is Role.MINISTRY
-            else "Campaigns are run by ministries."
-        )
+        raise PermissionDeniedError(policy.why_no_campaigns(user))
 
 
 async def get_campaign(
@@ -150,11 +146,7 @@ def _apply(campaign: Campaign, data: CampaignIn, post_ids: Sequence[uuid.UUID]) 
 
 async def create_campaign(session: AsyncSession, user: Actor, data: CampaignIn) -> Campaign:
     if not policy.is_verified_ministry(user):
-        raise PermissionDeniedError(
-            policy.why_not_verified(user)
-            if user.role is Role.MINISTRY
-            else "Campaigns are run by ministries."
-        )
+        raise PermissionDeniedError(policy.why_no_campaigns(user))
     assert user.organisation_id is not None
     campaign = Campaign(
         id=uuid.uuid4(), organisation_id=user.organisation_id, created_by_id=user.id, last_run={}

@@ -70,32 +70,10 @@ requires_admin = allow(policy.is_admin, "This needs an admin.")
 requires_organisation_account = allow(
     policy.is_organisation_account, "This is for accounts of organisations and ministries."
 )
-requires_profile_viewer = allow(
-    policy.may_see_profiles,
-    lambda actor: (
-        "Members cannot see other members' profiles."
-        if policy.is_member(actor)
-        else policy.why_not_verified(actor)
-    ),
-)
+requires_profile_viewer = allow(policy.may_see_profiles, policy.why_no_profiles)
 requires_verified_staff = allow(policy.is_verified_staff, policy.why_not_verified)
-requires_verified_organisation = allow(policy.acts_for_verified_organisation, policy.why_not_verified)
-requires_verified_ministry = allow(
-    policy.is_verified_ministry,
-    lambda actor: (
-        policy.why_not_verified(actor)
-        if actor.role.value == "ministry"
-        else "Campaigns are run by ministries."
-    ),
-)
-requires_campaign_manager = allow(
-    policy.may_manage_campaigns,
-    lambda actor: (
-        policy.why_not_verified(actor)
-        if actor.role.value == "ministry"
-        else "Campaigns are run by ministries."
-    ),
-)
+requires_verified_ministry = allow(policy.is_verified_ministry, policy.why_no_campaigns)
+requires_campaign_manager = allow(policy.may_manage_campaigns, policy.why_no_campaigns)
 
 
 async def provide_actor(request: ASGIConnection[Any, Any, Any, Any]) -> Actor:

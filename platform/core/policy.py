@@ -105,3 +105,13 @@ def why_not_verified(actor: Actor | None) -> str:
             return "Register your organisation first (POST /api/organisations); an admin verifies it."
         return "Your organisation must be verified by an admin before it can do this."
     return "Your kind of account cannot do this."
+
+
+def why_no_profiles(actor: Actor) -> str:
+    """The sentence for an actor refused other members' profiles."""
+    return "Members cannot see other members' profiles." if is_member(actor) else why_not_verified(actor)
+
+
+def why_no_campaigns(actor: Actor) -> str:
+    """The sentence for an actor refused campaigns."""
+    return why_not_verified(actor) if actor.role is Role.MINISTRY else "Campaigns are run by ministries."

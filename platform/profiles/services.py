@@ -311,11 +311,7 @@ def profile_view(profile: Profile, *, contact_granted: bool) -> ProfileView:
 def ensure_may_see_profiles(actor: Actor) -> None:
     """The policy's rule, checked again where profiles are read (the routes' guards check it first)."""
     if not policy.may_see_profiles(actor):
-        raise PermissionDeniedError(
-            "Members cannot see other members' profiles."
-            if policy.is_member(actor)
-            else policy.why_not_verified(actor)
-        )
+        raise PermissionDeniedError(policy.why_no_profiles(actor))
 
 
 @dataclass(frozen=True, slots=True)

@@ -377,7 +377,7 @@ def create_admin(email: str, name: str, password: str) -> None:
     settings = get_settings()
     try:
         data = msgspec.convert({"email": email, "password": password, "display_name": name}, RegistrationIn)
-        _in_transaction(settings, lambda s: services.register(s, data, role=Role.ADMIN))
+        _in_transaction(settings, lambda s: services.create_account(s, data, role=Role.ADMIN, verified=True))
     except (msgspec.ValidationError, DomainError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"admin {email} created")

@@ -474,7 +474,11 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
     password_hash = hash_password(DEMO_PASSWORD)  # one hash for every demo account keeps loading fast
     session.add(
         Account(
-            email=ADMIN_EMAIL, password_hash=password_hash, display_name="Demo admin", role=Role.ADMIN.value
+            email=ADMIN_EMAIL,
+            password_hash=password_hash,
+            display_name="Demo admin",
+            role=Role.ADMIN.value,
+            email_verified_at=utcnow(),
         )
     )
     ministry = Organisation(
@@ -493,6 +497,7 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
             display_name="Campaign manager",
             role=Role.MINISTRY.value,
             organisation_id=ministry.id,
+            email_verified_at=utcnow(),
         )
     )
 
@@ -517,6 +522,7 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
                 display_name=f"Staff of {name}",
                 role=Role.ORGANISATION_STAFF.value,
                 organisation_id=organisation.id,
+                email_verified_at=utcnow(),
             )
         )
         fitting = [p for p in PROFESSIONS if p.sector == sector] or list(PROFESSIONS)
@@ -562,6 +568,7 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
             password_hash=password_hash,
             display_name=f"{first} {last}",
             role=Role.MEMBER.value,
+            email_verified_at=utcnow(),
         )
         session.add(account)
         await session.flush()

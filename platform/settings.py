@@ -64,6 +64,13 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Failed sign-ins for one account before it is refused for the window."
     )
     login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    anonymous_answer_floor_ms: int = Field(
+        default=400,
+        ge=0,
+        le=5000,
+        description="Registration and reset requests answer no sooner than this, whether or not the email "
+        "has an account, so their timing does not tell a stranger who is a member.",
+    )
     redis_url: str = Field(
         default="", description="Redis for the rate-limit counters; empty: the database holds them."
     )

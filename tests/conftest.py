@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import mailbox
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,12 +13,12 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from diaspora.platform.app import create_app
 from diaspora.platform.db import migrate
-from diaspora.platform.db.models import Base
+from diaspora.platform.db.models import Base, OutboxEvent
 from diaspora.platform.settings import Settings
 
 PG_ADMIN_URL = os.environ.get(
@@ -94,6 +96,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         # Cheap hashing keeps the suite quick; production mode refuses these costs.
         password_hash_time_cost=1,
         password_hash_memory_kib=1024,
+        # Answer registration and reset at once; tests/test_security.py checks the floor itself.
+        anonymous_answer_floor_ms=0,
     )
 
 
@@ -110,12 +114,33 @@ def api(client: TestClient[Any]) -> Api:
     return Api(client)
 
 
-def count_rows(url: str, table: str) -> int:
+SEARCH_EVENTS = "topic <> 'mail'"  # outbox rows for the search index, not registration's mail
+
+
+def mail_to(url: str, email: str) -> list[dict[str, Any]]:
+    """The mail the outbox still holds for `email`, oldest first (a sent message leaves it)."""
+
+    async def run() -> list[dict[str, Any]]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(
+                    select(OutboxEvent.payload).where(OutboxEvent.topic == "mail").order_by(OutboxEvent.id)
+                )
+                return [dict(p) for (p,) in rows if p.get("to") == email]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def count_rows(url: str, table: str, where: str = "TRUE") -> int:
     async def run() -> int:
         engine = create_async_engine(url)
         try:
             async with engine.connect() as conn:
-                return int((await conn.execute(text(f'SELECT count(*) FROM "{table}"'))).scalar_one())
+                query = text(f'SELECT count(*) FROM "{table}" WHERE {where}')
+                return int((await conn.execute(query)).scalar_one())
         finally:
             await engine.dispose()
 
@@ -130,7 +155,8 @@ class Api:
         self._n = 0
 
     def register(self, role: str = "member", *, email: str | None = None, **extra: Any) -> dict[str, str]:
-        """Register and log in; returns the Authorization header."""
+        """Register, confirm the email with the link from the mail, and log in; returns the Authorization
+        header."""
         self._n += 1
         email = email or f"{role}{self._n}-{uuid.uuid4().hex[:6]}@example.org"
         body = {
@@ -141,8 +167,39 @@ class Api:
             **extra,
         }
         response = self.client.post("/api/auth/register", json=body)
-        assert response.status_code == 201, response.text
-        return self.login(email)
+        assert response.status_code == 202, response.text
+        token = self.link_token(email, "/verify-email")
+        response = self.client.post(
+            "/api/auth/verify-email", json={"token": token, "password": "correct horse battery"}
+        )
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['token']}"}
+
+    def mail_to(self, email: str) -> list[dict[str, Any]]:
+        """The mail for `email`, delivered (in the mailbox file) or still queued, oldest first; each with
+        `to`, `subject` and `body`. The queue is read first: a message leaves it only once it is in the
+        mailbox, so one being delivered meanwhile is found in one place or both (counted once)."""
+        settings = self.client.app.state["settings"]
+        queued = mail_to(settings.effective_database_url, email)
+        delivered = []
+        if settings.effective_mailbox_path.exists():
+            for message in mailbox.mbox(settings.effective_mailbox_path):
+                if message["To"] == email:
+                    body = message.get_payload(decode=True).decode()
+                    unique = str(message["Message-ID"]).strip("<>").split("@", 1)[0]
+                    delivered.append(
+                        {"to": email, "subject": message["Subject"], "body": body, "message_uuid": unique}
+                    )
+        seen = {m["message_uuid"] for m in delivered}
+        return delivered + [m for m in queued if m.get("message_uuid") not in seen]
+
+    def link_token(self, email: str, page: str) -> str:
+        """The token of the newest link to `page` mailed to `email`."""
+        for message in reversed(self.mail_to(email)):
+            found = re.search(re.escape(page) + r"\?token=([\w\-]+)", message["body"])
+            if found:
+                return found.group(1)
+        raise AssertionError(f"no mail to {email} links to {page}")
 
     def login(self, email: str, password: str = "correct horse battery") -> dict[str, str]:
         response = self.client.post("/api/auth/login", json={"email": email, "password": password})
@@ -168,7 +225,7 @@ class Api:
             engine = create_async_engine(url)
             try:
                 async with async_sessionmaker(engine)() as session, session.begin():
-                    await services.register(session, data, role=Role.ADMIN)
+                    await services.create_account(session, data, role=Role.ADMIN, verified=True)
             finally:
                 await engine.dispose()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from diaspora.platform.profiles.schemas import VISIBLE_FIELDS
-from tests.conftest import Api
+from tests.conftest import Api, count_rows
 
 EVERYTHING = list(VISIBLE_FIELDS)
 
@@ -174,13 +174,15 @@ def test_tokens_logout_and_bad_credentials(api: Api) -> None:
     assert api.client.get("/api/me", headers={"Authorization": "Basic abc"}).status_code == 401
     assert api.client.post("/api/auth/logout", headers=member).status_code == 204
     assert api.client.get("/api/me", headers=member).status_code == 401
-    # Emails are case-insensitive: the same person cannot register twice.
+    # Emails are case-insensitive: the same person cannot register twice (and is told so by mail only).
     response = api.client.post(
         "/api/auth/register",
         json={"email": "SomeOne@Example.org", "password": "another long password", "display_name": "Dup"},
     )
-    assert response.status_code == 409
-    assert response.json()["extra"][0]["key"] == "email"
+    assert response.status_code == 202
+    assert [m["subject"] for m in api.mail_to("someone@example.org")][-1] == "You already have an account"
+    url = api.client.app.state["settings"].effective_database_url
+    assert count_rows(url, "accounts", "lower(email) = 'someone@example.org'") == 1
 
 
 def test_admin_role_cannot_be_self_registered(api: Api) -> None:

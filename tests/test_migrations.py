@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -62,3 +63,35 @@ def test_downgrade_to_base_and_upgrade_again(database_url: str) -> None:
     differences, tables = _schema_differences(database_url)
     assert differences == []
     assert set(Base.metadata.tables) <= tables
+
+
+def test_accounts_from_before_confirmation_keep_working(database_url: str) -> None:
+    """Migration 0013 counts every existing account as confirmed: nobody is locked out by the upgrade."""
+    from sqlalchemy import text
+
+    async def sql(statement: str) -> list[Any]:
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.begin() as conn:
+                result = await conn.execute(text(statement))
+                return list(result.all()) if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    account_id = "00000000000000000000000000000001" if "sqlite" in database_url else str(uuid.UUID(int=1))
+    migrate.downgrade(database_url, "0012")
+    try:
+        asyncio.run(
+            sql(
+                "INSERT INTO accounts (id, email, password_hash, display_name, role, is_active, created_at) "
+                f"VALUES ('{account_id}', 'old@example.org', 'x', 'Old', 'member', TRUE, "
+                "'2025-01-02 03:04:05+00:00')"
+            )
+        )
+        migrate.upgrade(database_url)
+        rows = asyncio.run(sql("SELECT email_verified_at FROM accounts WHERE email = 'old@example.org'"))
+        assert len(rows) == 1
+        assert str(rows[0][0]).startswith("2025-01-02")
+    finally:
+        migrate.upgrade(database_url)
+        asyncio.run(sql("DELETE FROM accounts WHERE email = 'old@example.org'"))

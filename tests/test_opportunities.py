@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, count_rows
+from tests.conftest import SEARCH_EVENTS, Api, count_rows
 from tests.test_search_api import INVESTMENT, VOLUNTEERING
 
 
@@ -74,7 +74,7 @@ def test_bad_opportunities_are_refused_and_write_nothing(
         assert response.json()["extra"][0]["key"] == key
     url = api.client.app.state["settings"].effective_database_url
     assert count_rows(url, "opportunities") == 0
-    assert count_rows(url, "outbox") == 0
+    assert count_rows(url, "outbox", SEARCH_EVENTS) == 0
 
 
 def test_volunteering_rejects_a_ticket_size(api: Api) -> None:

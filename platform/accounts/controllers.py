@@ -13,6 +13,7 @@ from diaspora.platform.accounts import recovery, services
 from diaspora.platform.accounts.schemas import (
     AccountOut,
     AccountUpdateIn,
+    ConfirmEmailIn,
     LoginIn,
     NewPasswordIn,
     Notice,
@@ -23,9 +24,12 @@ from diaspora.platform.accounts.schemas import (
 from diaspora.platform.core.guards import provide_actor, requires_login
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.ratelimit import RATE_LIMITED, STORE_NAME
+from diaspora.platform.core.timing import no_sooner_than
+from diaspora.platform.db.models import Account
 from diaspora.platform.settings import Settings
 
 RESET_NOTICE = "If an account has this email, a link to choose a new password is on its way."
+REGISTER_NOTICE = "Check your inbox: we have sent a message to this address. Open the link in it to finish."
 
 
 class AuthController(Controller):
@@ -34,14 +38,37 @@ class AuthController(Controller):
 
     @post(
         "/register",
+        status_code=202,
         opt={RATE_LIMITED: True},
-        summary="Register an account (member, organisation staff or ministry)",
+        summary="Register an account (member, organisation staff or ministry); a link to confirm the email "
+        "is mailed to it. Answers the same for an email that already has an account (its owner is told).",
     )
     async def register(
-        self, db_session: NamedDependency[AsyncSession], data: JSONBody[RegistrationIn]
-    ) -> AccountOut:
-        account = await services.register(db_session, data)
-        return services.account_out(account)
+        self,
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[RegistrationIn],
+        settings: NamedDependency[Settings],
+    ) -> Notice:
+        async with no_sooner_than(settings.anonymous_answer_floor_ms):
+            await services.register(db_session, settings, data)
+            await db_session.commit()
+        return Notice(REGISTER_NOTICE)
+
+    @post(
+        "/verify-email",
+        status_code=200,
+        opt={RATE_LIMITED: True},
+        summary="Confirm the email with the mailed link's token and the password chosen at registration; "
+        "answers with a bearer token, as a login does",
+    )
+    async def verify_email(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[ConfirmEmailIn],
+        settings: NamedDependency[Settings],
+    ) -> TokenOut:
+        account = await recovery.confirm_email(db_session, data.token, data.password)
+        return await self._token_for(db_session, settings, account)
 
     @post(
         "/login",
@@ -60,6 +87,10 @@ class AuthController(Controller):
         account = await services.sign_in(db_session, store, settings, data.email, data.password)
         if account is None:
             raise NotAuthorizedException("Email or password is wrong.")
+        return await self._token_for(db_session, settings, account)
+
+    @staticmethod
+    async def _token_for(db_session: AsyncSession, settings: Settings, account: Account) -> TokenOut:
         token, expires_at = await services.open_session(
             db_session, account, kind="api", ttl=timedelta(hours=settings.session_ttl_hours)
         )
@@ -82,7 +113,9 @@ class AuthController(Controller):
         data: JSONBody[ResetRequestIn],
         settings: NamedDependency[Settings],
     ) -> Notice:
-        await recovery.request_reset(db_session, settings, data.email)
+        async with no_sooner_than(settings.anonymous_answer_floor_ms):
+            await recovery.request_reset(db_session, settings, data.email)
+            await db_session.commit()
         return Notice(RESET_NOTICE)
 
     @post(

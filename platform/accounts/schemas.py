@@ -57,5 +57,10 @@ class NewPasswordIn(Input):
     password: Password
 
 
+class ConfirmEmailIn(Input):
+    token: Annotated[str, msgspec.Meta(min_length=16, max_length=128)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
 class Notice(msgspec.Struct):
     detail: str

@@ -6,15 +6,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from litestar.stores.base import Store
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from diaspora.platform.accounts import recovery
+from diaspora.platform.accounts.addresses import normalise_email
 from diaspora.platform.accounts.schemas import AccountOut, RegistrationIn
 from diaspora.platform.core import audit, ratelimit
-from diaspora.platform.core.errors import ConflictError, NotFoundError, ValidationError
+from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from diaspora.platform.core.security import (
     hash_password,
     needs_rehash,
@@ -30,15 +31,13 @@ from diaspora.platform.db.models import (
     Embedding,
     Profile,
     Role,
+    utcnow,
 )
 from diaspora.platform.settings import Settings
 
 
-def normalise_email(raw: str) -> str:
-    try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise ValidationError(f"`email` is not a valid address: {exc}", field="email") from exc
+class EmailNotConfirmedError(PermissionDeniedError):
+    """The password is right but the address was never confirmed."""
 
 
 def account_out(account: Account) -> AccountOut:
@@ -53,23 +52,54 @@ def account_out(account: Account) -> AccountOut:
     )
 
 
-async def register(session: AsyncSession, data: RegistrationIn, *, role: Role | None = None) -> Account:
-    """Create an account; admins are never self-registered (pass `role=Role.ADMIN` from the CLI only)."""
+async def create_account(
+    session: AsyncSession, data: RegistrationIn, *, role: Role, verified: bool
+) -> Account:
+    """An account made by an operator (the command line): says plainly when the email is taken."""
     email = normalise_email(data.email)
     if await session.scalar(select(Account.id).where(Account.email == email)):
         raise ConflictError("An account with this email already exists.", field="email")
-    account = Account(
+    account = _new_account(email, data, role, verified=verified)
+    session.add(account)
+    await session.flush()
+    _record_registration(session, account)
+    return account
+
+
+async def register(session: AsyncSession, settings: Settings, data: RegistrationIn) -> None:
+    """Self-service registration, which answers the same for an address that has an account and one
+    that does not: a new address gets a link to confirm it, a known one a note to its owner. The
+    password is hashed either way, so the two take as long. Admins are never self-registered."""
+    email = normalise_email(data.email)
+    account = _new_account(email, data, Role(data.role), verified=False)
+    existing = await session.scalar(select(Account).where(Account.email == email))
+    if existing is None:
+        try:
+            async with session.begin_nested():
+                session.add(account)
+                await session.flush()
+        except IntegrityError:  # a concurrent registration with the same email won the race
+            existing = await session.scalar(select(Account).where(Account.email == email))
+        else:
+            _record_registration(session, account)
+            await recovery.send_verification(session, settings, account)
+            return
+    if existing is not None and existing.is_active:
+        await recovery.tell_owner_of_registration(session, settings, existing)
+
+
+def _new_account(email: str, data: RegistrationIn, role: Role, *, verified: bool) -> Account:
+    return Account(
         email=email,
         password_hash=hash_password(data.password),
         display_name=data.display_name.strip(),
         phone=data.phone,
-        role=(role or Role(data.role)).value,
+        role=role.value,
+        email_verified_at=utcnow() if verified else None,
     )
-    session.add(account)
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # a concurrent registration with the same email won the race
-        raise ConflictError("An account with this email already exists.", field="email") from exc
+
+
+def _record_registration(session: AsyncSession, account: Account) -> None:
     audit.record(
         session,
         actor_id=account.id,
@@ -78,7 +108,6 @@ async def register(session: AsyncSession, data: RegistrationIn, *, role: Role | 
         entity_id=account.id,
         role=account.role,
     )
-    return account
 
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> Account | None:
@@ -100,13 +129,21 @@ async def sign_in(
     session: AsyncSession, store: Store, settings: Settings, email: str, password: str
 ) -> Account | None:
     """The account these credentials open, or None; an email with too many recent failures is refused
-    (429) before its password is even checked, registered or not."""
+    (429) before its password is even checked, registered or not. The right password of an account
+    whose address is not confirmed yet is refused (403) and a new confirmation link goes out."""
     await ratelimit.refuse_if_locked(store, settings, email)
     account = await authenticate(session, email, password)
     if account is None:
         await ratelimit.record_failure(store, settings, email)
-    else:
-        await ratelimit.forget_failures(store, email)
+        return None
+    await ratelimit.forget_failures(store, email)
+    if account.email_verified_at is None:
+        if await recovery.resend_verification(session, settings, account):
+            await session.commit()  # the refusal below rolls the request back; the new link must stay
+        raise EmailNotConfirmedError(
+            "Confirm your email address first: open the link we sent to it. No mail? Log in again after "
+            "ten minutes and we send a new link."
+        )
     return account
 
 

@@ -194,6 +194,8 @@ class Account(Base):
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the owner proved the address is theirs (a link from a mail opened); NULL: not yet, no login.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     profile: Mapped[Profile | None] = relationship(back_populates="account", passive_deletes=True)
     organisation: Mapped[Organisation | None] = relationship(foreign_keys=[organisation_id])

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from diaspora.ingest.columns import KIND_BY_NAME, Kind, ParsedRow, RowProblem, column_for, parse_row
 from diaspora.ingest.readers import ImportFileError, read_table
-from diaspora.platform.accounts.services import normalise_email
+from diaspora.platform.accounts.addresses import normalise_email
 from diaspora.platform.core import audit
 from diaspora.platform.core.errors import DomainError
 from diaspora.platform.core.policy import Actor

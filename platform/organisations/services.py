@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from diaspora.platform.accounts.addresses import normalise_email
 from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from diaspora.platform.core.policy import Actor
@@ -209,7 +210,6 @@ async def list_staff(session: AsyncSession, user: Actor, organisation_id: uuid.U
 async def grant_staff(session: AsyncSession, admin: Actor, organisation_id: uuid.UUID, email: str) -> Account:
     """An admin makes an existing account act for an organisation: the way a second person of a verified
     hospital or ministry gets its powers. The role follows the organisation's kind."""
-    from diaspora.platform.accounts.services import normalise_email
     from diaspora.platform.profiles.services import lock_member
 
     if not policy.is_admin(admin):

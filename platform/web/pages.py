@@ -21,6 +21,7 @@ from diaspora.platform.core.errors import DomainError
 from diaspora.platform.core.guards import provide_optional_actor
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.ratelimit import RATE_LIMITED, STORE_NAME
+from diaspora.platform.core.timing import no_sooner_than
 from diaspora.platform.db.models import Account, OpportunityKind, Sector
 from diaspora.platform.search.controllers import run_search
 from diaspora.platform.search.sync import SearchSync
@@ -115,8 +116,40 @@ class PageController(Controller):
         settings: NamedDependency[Settings],
     ) -> Template:
         form = await form_of(request)
-        await recovery.request_reset(db_session, settings, str(form.get("email") or "")[:254])
+        async with no_sooner_than(settings.anonymous_answer_floor_ms):
+            await recovery.request_reset(db_session, settings, str(form.get("email") or "")[:254])
+            await db_session.commit()
         return Template("forgot_password.html", context={"user": None, "sent": True})
+
+    @get("/verify-email")
+    async def verify_form(self, token: FromQuery[str] = "") -> Template:
+        # Opening the link changes nothing (mail scanners open links too): the person confirms below.
+        return Template("verify_email.html", context={"user": None, "token": token[:128], "error": None})
+
+    @post("/verify-email", status_code=200, opt={RATE_LIMITED: True})
+    async def verify(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+    ) -> Template | Redirect:
+        form = await form_of(request)
+        token, password = str(form.get("token") or "")[:128], str(form.get("password") or "")[:128]
+        try:
+            account = await recovery.confirm_email(db_session, token, password)
+        except DomainError as exc:
+            wrong_password = exc.field == "password"
+            error = (
+                _("The password is not the one you chose when you registered.")
+                if wrong_password
+                else _("This link is invalid, used or expired. Log in to get a new one.")
+            )
+            return Template(
+                "verify_email.html",
+                context={"user": None, "token": token if wrong_password else "", "error": error},
+                status_code=400,
+            )
+        return await _start_session(db_session, settings, account, HOME_BY_ROLE.get(account.role, "/"))
 
     @get("/reset-password")
     async def reset_form(self, token: FromQuery[str] = "") -> Template:
@@ -159,7 +192,20 @@ class PageController(Controller):
         data = await form_of(request)
         email = str(data.get("email") or "").strip()
         store = request.app.stores.get(STORE_NAME)
-        account = await accounts.sign_in(db_session, store, settings, email, str(data.get("password") or ""))
+        try:
+            account = await accounts.sign_in(
+                db_session, store, settings, email, str(data.get("password") or "")
+            )
+        except accounts.EmailNotConfirmedError:
+            # The right password: saying so tells nothing to someone who did not know it.
+            context = {
+                "user": None,
+                "email": email,
+                "error": _("Confirm your email address first: open the link we sent to it."),
+                "notice": _("No mail? Log in again after ten minutes and we send a new link."),
+                "next": data.get("next"),
+            }
+            return Template("login.html", context=context, status_code=403)
         if account is None:
             return Template(
                 "login.html",
@@ -191,13 +237,15 @@ class PageController(Controller):
         data, errors = validate(RegistrationIn, {**fields, "password": str(form.get("password") or "")})
         if data is not None:
             try:
-                account = await accounts.register(db_session, data)
+                async with no_sooner_than(settings.anonymous_answer_floor_ms):
+                    await accounts.register(db_session, settings, data)
+                    await db_session.commit()
             except DomainError as exc:
                 errors = domain_errors(exc)
             else:
-                return await _start_session(
-                    db_session, settings, account, HOME_BY_ROLE.get(account.role, "/")
-                )
+                # The same page whether or not the address had an account: its owner's inbox says which.
+                context = {"user": None, "form": {"email": data.email}, "errors": {}, "sent": True}
+                return Template("register.html", context=context)
         return Template(
             "register.html", context={"user": None, "form": fields, "errors": errors}, status_code=400
         )

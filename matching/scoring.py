@@ -9,6 +9,7 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
+from diaspora.matching.calibration import UNCALIBRATED, Calibration
 from diaspora.matching.documents import PostDocument, ProfileDocument, Skill
 
 EncodeTexts = Callable[[Sequence[str]], npt.NDArray[np.float32]]
@@ -17,22 +18,30 @@ EncodeTexts = Callable[[Sequence[str]], npt.NDArray[np.float32]]
 @dataclass(frozen=True, slots=True)
 class ScoringWeights:
     """Relative weights of the score components; a component that does not apply is left out and the
-    others are renormalised (a post without required skills is scored on the rest)."""
+    others are renormalised (a post without required skills is scored on the rest).
+
+    `calibration` is the encoder's (`matching/calibration.py`): the semantic component is its `fit` of
+    the cosine similarity, so a score means the same whatever the model. `skill_threshold`, when given,
+    overrides the calibration's least similarity for a profile skill to cover a required one."""
 
     semantic: float = 0.55
     skills: float = 0.30
     availability: float = 0.10
     languages: float = 0.05
-    skill_threshold: float = (
-        0.62  # below this cosine similarity a profile skill does not cover a required one
-    )
+    skill_threshold: float | None = None
+    calibration: Calibration = UNCALIBRATED
 
     def __post_init__(self) -> None:
         weights = (self.semantic, self.skills, self.availability, self.languages)
         if any(w < 0 for w in weights) or sum(weights) <= 0:
             raise ValueError("weights must be non-negative and not all zero")
-        if not -1.0 <= self.skill_threshold <= 1.0:
+        if self.skill_threshold is not None and not -1.0 <= self.skill_threshold <= 1.0:
             raise ValueError("skill_threshold is a cosine similarity, between -1 and 1")
+
+    @property
+    def threshold(self) -> float:
+        """The least similarity at which a profile skill covers a required one."""
+        return self.calibration.skill_threshold if self.skill_threshold is None else self.skill_threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +142,13 @@ def score_pair(
 ) -> Match:
     """The combined score and explanation of one profile for one post (the id is the profile's)."""
     explanation = Explanation(semantic_similarity=round(semantic, 4))
-    parts: dict[str, tuple[float, float]] = {"semantic": (weights.semantic, max(semantic, 0.0))}
+    parts: dict[str, tuple[float, float]] = {
+        "semantic": (weights.semantic, weights.calibration.fit(semantic))
+    }
 
     if post.required_skills:
         covered, missing, coverage = match_skills(
-            post.required_skills, profile.skills, encode, weights.skill_threshold
+            post.required_skills, profile.skills, encode, weights.threshold
         )
         explanation.covered_skills, explanation.missing_skills = covered, missing
         explanation.skill_coverage = round(coverage, 4)

@@ -161,6 +161,17 @@ def embeddings_sync() -> None:
     asyncio.run(run())
 
 
+@embeddings.command("prepare")
+def embeddings_prepare() -> None:
+    """Make the configured encoder ready offline: convert the packaged multilingual model once (into
+    DIASPORA_MODEL_CACHE) and load it. Images run this at build time; otherwise the first use does."""
+    from diaspora.matching.encoder import get_encoder
+
+    settings = get_settings()
+    encoder = get_encoder(settings.embedding_model)
+    click.echo(f"model {encoder.model_id}: {encoder.dimension} dimensions, ready")
+
+
 @main.group("import")
 def import_() -> None:
     """Import data into the platform."""
@@ -285,9 +296,14 @@ def taxonomy() -> None:
 
 
 @taxonomy.command("normalise")
-@click.option("--threshold", default=0.75, show_default=True, help="Least similarity for an embedding match.")
+@click.option(
+    "--threshold",
+    type=float,
+    default=None,
+    help="Least similarity for an embedding match [default: the model's calibrated 'same' similarity].",
+)
 @click.option("--labels-only", is_flag=True, help="Match exact labels only (no model needed).")
-def taxonomy_normalise(threshold: float, labels_only: bool) -> None:
+def taxonomy_normalise(threshold: float | None, labels_only: bool) -> None:
     """Link free-text profile and post skills to taxonomy skills, storing the confidence."""
     from diaspora.matching.encoder import get_encoder
     from diaspora.platform.taxonomy import services as taxonomy_services

@@ -103,9 +103,10 @@ class Settings(BaseSettings):
         default=None, description="The local mailbox (mbox) used without SMTP; default data_dir/mailbox.mbox."
     )
     embedding_model: str = Field(
-        default="packaged:all-MiniLM-L6-v2",
-        description="A sentence-transformers model name or path; "
-        "'packaged:all-MiniLM-L6-v2' is the offline copy.",
+        default="packaged:multilingual-e5-small+all-MiniLM-L6-v2",
+        description="The encoder: the packaged blend (default, multilingual), "
+        "'packaged:multilingual-e5-small', 'packaged:all-MiniLM-L6-v2' (English only), or a "
+        "sentence-transformers model name or path.",
     )
     match_index_dtype: Literal["float16", "float32"] = Field(
         default="float16", description="Storage of the in-memory embedding matrix."
@@ -115,7 +116,13 @@ class Settings(BaseSettings):
     match_weight_skills: float = Field(default=0.30, ge=0)
     match_weight_availability: float = Field(default=0.10, ge=0)
     match_weight_languages: float = Field(default=0.05, ge=0)
-    match_skill_threshold: float = Field(default=0.62, ge=-1, le=1)
+    match_skill_threshold: float | None = Field(
+        default=None,
+        ge=-1,
+        le=1,
+        description="Least similarity for a profile skill to cover a required one; empty: the model's own "
+        "(matching/calibration.py).",
+    )
     migrate_on_start: bool = Field(default=True, description="Apply pending migrations when the app starts.")
     templates_dir: Path | None = Field(default=None, description="Override the page templates folder.")
     debug: bool = False

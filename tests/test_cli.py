@@ -57,3 +57,17 @@ def test_create_admin_validates_input(tmp_path: Path) -> None:
     assert good.returncode == 0, good.stderr
     url = f"sqlite+aiosqlite:///{(tmp_path / 'diaspora.sqlite3').resolve()}"
     assert count_rows(url, "accounts") == 1
+
+
+@pytest.mark.slow
+def test_embeddings_prepare_converts_the_multilingual_model_into_the_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "models"
+    done = _run("embeddings", "prepare", data_dir=tmp_path, DIASPORA_MODEL_CACHE=str(cache))
+    assert done.returncode == 0, done.stderr
+    assert "768 dimensions, ready" in done.stdout  # the default blend: e5 (384) and MiniLM (384)
+    (converted,) = [p for p in cache.iterdir() if p.is_dir()]
+    assert (converted / "modules.json").exists()
+    assert (converted / "tokenizer.json").exists()
+    again = _run("embeddings", "prepare", data_dir=tmp_path, DIASPORA_MODEL_CACHE=str(cache))
+    assert again.returncode == 0  # converted once: the second run finds it
+    assert [p for p in cache.iterdir() if p.is_dir()] == [converted]

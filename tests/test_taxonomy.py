@@ -68,16 +68,19 @@ def test_label_normalisation_ignores_case_spacing_and_accents() -> None:
 
 @pytest.mark.slow
 def test_embedding_fallback_with_confidence_and_threshold() -> None:
+    from diaspora.matching.calibration import calibration_for
     from diaspora.matching.encoder import get_encoder
 
-    normaliser = SkillNormaliser(_skills(), get_encoder(), threshold=0.75)
+    encoder = get_encoder()
+    threshold = calibration_for(encoder.model_id).same  # what the product uses (0.75 for MiniLM)
+    normaliser = SkillNormaliser(_skills(), encoder, threshold=threshold)
     python, echo, unrelated = normaliser.normalise(
         ["programming in python", "heart ultrasound", "accounting"]
     )
     assert python is not None
     assert python.uri == FIXTURE.format(3)
     assert python.via == "embedding"
-    assert 0.75 <= python.confidence < 1.0
+    assert threshold <= python.confidence < 1.0
     assert echo is not None
     assert echo.uri == FIXTURE.format(0)
     assert unrelated is None

@@ -184,7 +184,7 @@ async def dashboard(
     for name, profile_id in skill_rows.all():
         supply[" ".join(name.split())] += 1
         people.add(profile_id)
-    threshold = engine.settings.match_skill_threshold
+    threshold = engine.ranker.weights.threshold
     unmet, unasked = await anyio.to_thread.run_sync(
         lambda: _gap_map(engine.encoder, dict(required), supply, threshold)
     )

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from diaspora.matching.calibration import calibration_for
 from diaspora.matching.documents import PostDocument, ProfileDocument, Window
 from diaspora.matching.encoder import Encoder, get_encoder
 from diaspora.matching.index import PostIndex, ProfileIndex
@@ -91,6 +92,7 @@ def scoring_weights(settings: Settings) -> ScoringWeights:
         availability=settings.match_weight_availability,
         languages=settings.match_weight_languages,
         skill_threshold=settings.match_skill_threshold,
+        calibration=calibration_for(settings.embedding_model),
     )
 
 
@@ -144,6 +146,7 @@ class MatchingEngine:
             availability=row.availability,
             languages=row.languages,
             skill_threshold=configured.skill_threshold,
+            calibration=configured.calibration,
         )
 
     async def _refresh(

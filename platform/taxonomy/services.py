@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.ingest.esco import Concept, EscoFormatError, find_files, read_concepts, read_relations
 from diaspora.ingest.taxonomy import SkillNormaliser
+from diaspora.matching.calibration import calibration_for
 from diaspora.matching.encoder import Encoder
 from diaspora.platform.db.models import PostSkill, ProfileSkill, TaxonomyConcept, TaxonomyRelation, utcnow
 from diaspora.platform.db.upsert import upsert
@@ -119,9 +120,12 @@ class NormaliseReport:
 
 
 async def normalise_skills(
-    session: AsyncSession, encoder: Encoder | None, *, threshold: float = 0.75
+    session: AsyncSession, encoder: Encoder | None, *, threshold: float | None = None
 ) -> NormaliseReport:
     """Give every profile and post skill without a taxonomy id the ESCO skill it names, with a confidence.
+
+    `threshold` is the least similarity for an embedding match; by default the encoder's calibrated
+    similarity of one thing named two ways (`Calibration.same`: 0.75 for MiniLM).
 
     Skills that members or organisations linked to the taxonomy themselves are left alone; texts that no
     concept matches closely enough stay unlinked (and are retried after the next taxonomy import).
@@ -150,6 +154,8 @@ async def normalise_skills(
     report.names = len(names)
     if not names:
         return report
+    if threshold is None:
+        threshold = calibration_for(encoder.model_id).same if encoder is not None else 1.0
     normaliser = SkillNormaliser(concepts, encoder, threshold=threshold)
     results = await anyio.to_thread.run_sync(lambda: normaliser.normalise(names))
     for name, result in zip(names, results, strict=True):

@@ -175,6 +175,24 @@ class Api:
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['token']}"}
 
+    def load_demo(self, profiles: int = 80) -> None:
+        """The demo data set (organisations, posts, opportunities and `profiles` members)."""
+        from sqlalchemy.ext.asyncio import async_sessionmaker
+
+        from diaspora.platform.demo import load_demo_data
+
+        url = self.client.app.state["settings"].effective_database_url
+
+        async def load() -> None:
+            engine = create_async_engine(url)
+            try:
+                async with async_sessionmaker(engine)() as session, session.begin():
+                    await load_demo_data(session, profiles=profiles)
+            finally:
+                await engine.dispose()
+
+        self.client.blocking_portal.call(load)
+
     def mail_to(self, email: str) -> list[dict[str, Any]]:
         """The mail for `email`, delivered (in the mailbox file) or still queued, oldest first; each with
         `to`, `subject` and `body`. The queue is read first: a message leaves it only once it is in the

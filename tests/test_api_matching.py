@@ -174,21 +174,9 @@ def test_embedding_store_encodes_only_changed_texts_and_forgets_erased_members(a
 
 
 def test_matches_and_recommendations_on_the_demo_data(api: Api) -> None:
-    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+    from diaspora.platform.demo import DEMO_PASSWORD
 
-    from diaspora.platform.demo import DEMO_PASSWORD, load_demo_data
-
-    url = api.client.app.state["settings"].effective_database_url
-
-    async def load() -> None:
-        engine = create_async_engine(url)
-        try:
-            async with async_sessionmaker(engine)() as session, session.begin():
-                await load_demo_data(session, profiles=80)
-        finally:
-            await engine.dispose()
-
-    api.client.blocking_portal.call(load)
+    api.load_demo(profiles=80)
     staff = api.login("staff1@demo.example", DEMO_PASSWORD)
     posts = api.client.get("/api/posts", headers=staff, params={"limit": 100}).json()["items"]
     own = [p for p in posts if p["organisation_name"].startswith("University Hospital Centre Mother Teresa")]

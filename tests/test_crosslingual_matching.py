@@ -13,24 +13,6 @@ from tests.conftest import Api
 WINDOW = [{"start_date": "2026-01-01", "end_date": "2030-12-31", "modes": ["onsite_return", "remote"]}]
 
 
-def _load_demo(api: Api) -> None:
-    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-
-    from diaspora.platform.demo import load_demo_data
-
-    url = api.client.app.state["settings"].effective_database_url
-
-    async def load() -> None:
-        engine = create_async_engine(url)
-        try:
-            async with async_sessionmaker(engine)() as session, session.begin():
-                await load_demo_data(session, profiles=20)
-        finally:
-            await engine.dispose()
-
-    api.client.blocking_portal.call(load)
-
-
 def _refresh(api: Api) -> None:
     api.client.blocking_portal.call(api.client.app.state["matching"].refresh)
 
@@ -58,7 +40,7 @@ def _member(api: Api, headline: str, skills: list[str], **fields: Any) -> dict[s
 def test_an_albanian_profile_gets_the_post_of_its_profession_first(
     api: Api, headline: str, skills: list[str], expected: str
 ) -> None:
-    _load_demo(api)
+    api.load_demo(profiles=20)
     member = _member(
         api, headline, skills, languages=[{"code": "sq", "level": "native"}, {"code": "de", "level": "C1"}]
     )

@@ -45,9 +45,7 @@ from diaspora.platform.settings import Settings
 RESET = "reset_password"
 CLAIM = "claim_account"
 VERIFY = "verify_email"
-RESET_TTL = timedelta(hours=1)
-CLAIM_TTL = timedelta(days=14)
-VERIFY_TTL = timedelta(days=2)
+TTL = {RESET: timedelta(hours=1), CLAIM: timedelta(days=14), VERIFY: timedelta(days=2)}
 # A login refused for want of confirmation sends a new link, at most this often.
 VERIFY_RESEND_AFTER = timedelta(minutes=10)
 INVALID_LINK = "This link is invalid, used or expired; ask for a new one."
@@ -75,7 +73,7 @@ async def issue(session: AsyncSession, account_id: uuid.UUID, purpose: str, ttl:
     return token
 
 
-def link(settings: Settings, token: str, page: str = "/reset-password") -> str:
+def link(settings: Settings, token: str, page: str) -> str:
     return f"{settings.public_url.rstrip('/')}{page}?" + urlencode({"token": token})
 
 
@@ -83,21 +81,38 @@ def page(settings: Settings, path: str) -> str:
     return f"{settings.public_url.rstrip('/')}{path}"
 
 
+def _mail(session: AsyncSession, account: Account, *, key: str, subject: str, text: str) -> None:
+    body = f"Hello {account.display_name},\n\n{text}"
+    enqueue_mail(session, to=account.email, key=f"{key}:{account.id}", subject=subject, body=body)
+
+
+async def _mail_link(
+    session: AsyncSession,
+    settings: Settings,
+    account: Account,
+    *,
+    purpose: str,
+    page: str,
+    subject: str,
+    text: str,
+) -> None:
+    """Issue a token for `purpose` and mail its link to `page`; `text` places it at `{link}`."""
+    token = await issue(session, account.id, purpose, TTL[purpose])
+    _mail(session, account, key=purpose, subject=subject, text=text.format(link=link(settings, token, page)))
+
+
 async def send_verification(session: AsyncSession, settings: Settings, account: Account) -> None:
     """Mail a new account the link that confirms its address (the only way to its first login)."""
-    token = await issue(session, account.id, VERIFY, VERIFY_TTL)
-    enqueue_mail(
+    await _mail_link(
         session,
-        to=account.email,
-        key=f"verify-email:{account.id}",
+        settings,
+        account,
+        purpose=VERIFY,
+        page="/verify-email",
         subject="Confirm your email address",
-        body=(
-            f"Hello {account.display_name},\n\n"
-            "Someone, hopefully you, registered on the diaspora skills platform with this address. Open "
-            "this link within two days and enter the password you chose to confirm it:\n\n"
-            f"{link(settings, token, '/verify-email')}\n\n"
-            "If it was not you, ignore this message: without the confirmation nobody can use the account.\n"
-        ),
+        text="Someone, hopefully you, registered on the diaspora skills platform with this address. Open "
+        "this link within two days and enter the password you chose to confirm it:\n\n{link}\n\n"
+        "If it was not you, ignore this message: without the confirmation nobody can use the account.\n",
     )
 
 
@@ -137,18 +152,15 @@ async def tell_owner_of_registration(session: AsyncSession, settings: Settings, 
     )
     if recent is not None:
         return
-    enqueue_mail(
+    _mail(
         session,
-        to=account.email,
-        key=f"registration-repeated:{account.id}",
+        account,
+        key="registration-repeated",
         subject="You already have an account",
-        body=(
-            f"Hello {account.display_name},\n\n"
-            "Someone, probably you, tried to register on the diaspora skills platform with this address, "
-            f"which already has an account. Log in here:\n\n{page(settings, '/login')}\n\n"
-            f"Forgot your password? Choose a new one here:\n\n{page(settings, '/forgot-password')}\n\n"
-            "If it was not you, ignore this message: nothing has changed.\n"
-        ),
+        text="Someone, probably you, tried to register on the diaspora skills platform with this address, "
+        f"which already has an account. Log in here:\n\n{page(settings, '/login')}\n\n"
+        f"Forgot your password? Choose a new one here:\n\n{page(settings, '/forgot-password')}\n\n"
+        "If it was not you, ignore this message: nothing has changed.\n",
     )
 
 
@@ -161,18 +173,16 @@ async def request_reset(session: AsyncSession, settings: Settings, email: str) -
     account = await session.scalar(select(Account).where(Account.email == normalised))
     if account is None or not account.is_active:
         return
-    token = await issue(session, account.id, RESET, RESET_TTL)
-    enqueue_mail(
+    await _mail_link(
         session,
-        to=account.email,
-        key=f"password-reset:{account.id}",
+        settings,
+        account,
+        purpose=RESET,
+        page="/reset-password",
         subject="Reset your password",
-        body=(
-            f"Hello {account.display_name},\n\n"
-            "Someone, hopefully you, asked to reset the password of your account. Open this link within "
-            f"an hour to choose a new one:\n\n{link(settings, token)}\n\n"
-            "If it was not you, ignore this message: your password stays as it is.\n"
-        ),
+        text="Someone, hopefully you, asked to reset the password of your account. Open this link within "
+        "an hour to choose a new one:\n\n{link}\n\n"
+        "If it was not you, ignore this message: your password stays as it is.\n",
     )
     audit.record(
         session, actor_id=None, action="account.reset_requested", entity_type="account", entity_id=account.id
@@ -181,17 +191,15 @@ async def request_reset(session: AsyncSession, settings: Settings, email: str) -
 
 async def invite_to_claim(session: AsyncSession, settings: Settings, account: Account) -> None:
     """Mail a member created by an import a link to set their first password."""
-    token = await issue(session, account.id, CLAIM, CLAIM_TTL)
-    enqueue_mail(
+    await _mail_link(
         session,
-        to=account.email,
-        key=f"claim:{account.id}",
+        settings,
+        account,
+        purpose=CLAIM,
+        page="/reset-password",
         subject="Your profile on the diaspora platform",
-        body=(
-            f"Hello {account.display_name},\n\n"
-            "A profile was created for you on the diaspora skills platform. To see it, change what others "
-            f"may see, or delete it, choose a password within two weeks:\n\n{link(settings, token)}\n"
-        ),
+        text="A profile was created for you on the diaspora skills platform. To see it, change what others "
+        "may see, or delete it, choose a password within two weeks:\n\n{link}\n",
     )
 
 

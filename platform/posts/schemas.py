@@ -82,6 +82,7 @@ class PostOut(msgspec.Struct):
     live: bool
     created_at: datetime
     updated_at: datetime
+    text_language: str | None = None  # ISO 639-1 code of the language it is written in, as detected
 
 
 class PostPage(msgspec.Struct):

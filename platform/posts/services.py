@@ -9,6 +9,7 @@ from sqlalchemy import Select, Text, cast, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from diaspora.matching import languages
 from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from diaspora.platform.core.policy import Actor
@@ -47,6 +48,7 @@ def post_out(post: Post) -> PostOut:
         compensation=post.compensation,
         places=post.places,
         status=post.status,
+        text_language=post.text_language,
         live=is_live(post),
         created_at=post.created_at,
         updated_at=post.updated_at,
@@ -91,6 +93,9 @@ def apply_post(post: Post, data: PostIn) -> None:
         PostSkill(position=i, name=s.name.strip(), taxonomy_id=s.taxonomy_id, required=required)
         for i, (s, required) in enumerate(skills)
     ]
+    post.text_language = languages.identify(
+        "\n".join([post.title, post.description, *(s.name for s, _ in skills)])
+    )
 
 
 async def create_post(session: AsyncSession, user: Actor, data: PostIn) -> Post:

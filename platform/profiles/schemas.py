@@ -166,6 +166,7 @@ class ProfileOut(msgspec.Struct):
     consent: ConsentOut
     contact_granted_to: list[uuid.UUID]
     updated_at: datetime
+    text_language: str | None = None  # ISO 639-1 code of the language it is written in, as detected
 
 
 class ContactOut(msgspec.Struct):

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, u
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from diaspora.matching import languages
 from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import NotFoundError, PermissionDeniedError
 from diaspora.platform.core.policy import Actor
@@ -129,6 +130,9 @@ async def save_profile(
         Credential(position=i, title=c.title.strip(), issuer=c.issuer, country=c.country, year=c.year)
         for i, c in enumerate(data.credentials)
     ]
+    profile.text_language = languages.identify(
+        "\n".join([profile.headline, profile.summary, *(s.name for s in profile.skills)])
+    )
     profile.availability = [
         AvailabilityWindow(
             start_date=a.start_date,
@@ -227,6 +231,7 @@ def profile_out(profile: Profile, grants: Iterable[ContactGrant]) -> ProfileOut:
     consent = profile.consent
     return ProfileOut(
         id=profile.id,
+        text_language=profile.text_language,
         headline=profile.headline,
         summary=profile.summary,
         residence_country=profile.residence_country,

@@ -69,3 +69,17 @@ def gettext(message: str, **variables: Any) -> str:
 def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
     text = translations(_current.get()).ngettext(singular, plural, n)
     return text % {"num": n, **variables}
+
+
+def written_in(code: str | None, text: str = "") -> str | None:
+    """ "Written in Serbian" in the interface's language, for a text whose detected language is `code`;
+    None when it is the interface's own language or was not told (nothing worth saying)."""
+    from diaspora.matching.languages import display_group
+
+    group = display_group(code, text)
+    if not group or code == _current.get():
+        return None
+    if len(group) > 1:
+        return gettext("Written in Bosnian, Croatian, Montenegrin or Serbian")
+    name = Locale.parse(_current.get()).languages.get(group[0], group[0])
+    return gettext("Written in %(language)s", language=name)

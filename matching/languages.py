@@ -41,6 +41,11 @@ def _get_detector() -> LanguageDetector:
     return _detector
 
 
+def warm_up() -> None:
+    """Load the detector's models now (a web process does it in a thread at start-up)."""
+    _get_detector()
+
+
 def identify(text: str) -> str | None:
     """The ISO 639-1 code of the language `text` is written in, or None when it cannot be told."""
     if sum(ch.isalpha() for ch in text) < MIN_LETTERS:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar, Request, get
 from litestar.config.csrf import CSRFConfig
@@ -24,6 +25,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from diaspora.matching import languages
 from diaspora.platform import openapi
 from diaspora.platform.accounts.controllers import AuthController, MeController
 from diaspora.platform.campaigns.controllers import CampaignController, InvitationController
@@ -122,18 +124,23 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         migrate_schema()  # before anything reads the database
-        if not settings.sync_search_in_process:
-            yield
-            return
-        # Embedded mode: no worker runs, so this process runs the background jobs.
-        stop = asyncio.Event()
-        running = asyncio.create_task(jobs.run(stop), name="background-jobs")
+        # The language detector loads its models (about 2 s) in a thread, not in the first request.
+        warming = asyncio.create_task(anyio.to_thread.run_sync(languages.warm_up), name="language-models")
         try:
-            yield
+            if not settings.sync_search_in_process:
+                yield
+                return
+            # Embedded mode: no worker runs, so this process runs the background jobs.
+            stop = asyncio.Event()
+            running = asyncio.create_task(jobs.run(stop), name="background-jobs")
+            try:
+                yield
+            finally:
+                stop.set()
+                await running
+                await search.close()
         finally:
-            stop.set()
-            await running
-            await search.close()
+            await warming
 
     def provide_settings() -> Settings:
         return settings

@@ -72,6 +72,7 @@ def _setup_templates(engine: JinjaTemplateEngine) -> None:
     env.globals["languages"] = i18n.LANGUAGES
     env.globals["current_language"] = i18n.current
     env.globals["written_in"] = i18n.written_in
+    env.filters["day"] = i18n.format_day
 
 
 async def _before_request(request: Request[Any, Any, Any]) -> None:

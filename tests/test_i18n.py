@@ -72,3 +72,17 @@ def test_unknown_languages_fall_back_to_english() -> None:
     assert i18n.choose("xx", None) == "en"
     assert i18n.choose(None, "sq") == "sq"
     assert i18n.choose("sq", "en") == "sq"
+
+
+def test_days_are_written_as_in_the_interface_language() -> None:
+    from datetime import date, datetime
+
+    from diaspora.platform.web import i18n
+
+    i18n.activate("sq")
+    assert i18n.format_day(date(2027, 5, 3)) == "3 maj 2027"
+    assert i18n.format_day("2027-05-03") == "3 maj 2027"  # as search documents carry dates
+    i18n.activate("en")
+    assert i18n.format_day(datetime(2027, 5, 3, 14, 30)) == "May 3, 2027"
+    assert i18n.format_day(None) == ""
+    assert i18n.format_day("not a date") == "not a date"

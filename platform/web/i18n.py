@@ -10,11 +10,13 @@ import gettext as gettext_module
 import io
 from collections.abc import Mapping
 from contextvars import ContextVar
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -69,6 +71,21 @@ def gettext(message: str, **variables: Any) -> str:
 def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
     text = translations(_current.get()).ngettext(singular, plural, n)
     return text % {"num": n, **variables}
+
+
+def format_day(value: date | datetime | str | None) -> str:
+    """A day as people of the interface's language write it ("May 3, 2027", "3 maj 2027"); ISO strings
+    (as search documents carry them) are read first, and anything else is shown as it is."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            day = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    else:
+        day = value.date() if isinstance(value, datetime) else value
+    return str(format_date(day, format="medium", locale=_current.get()))
 
 
 def written_in(code: str | None, text: str = "") -> str | None:

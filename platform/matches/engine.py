@@ -12,14 +12,13 @@ import asyncio
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import anyio.to_thread
 import numpy as np
-import numpy.typing as npt
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -30,7 +29,7 @@ from diaspora.matching.encoder import Encoder, get_encoder
 from diaspora.matching.index import PostIndex, ProfileIndex
 from diaspora.matching.ranker import Ranker
 from diaspora.matching.scoring import ScoringWeights
-from diaspora.matching.texts import post_text, profile_text, text_hash
+from diaspora.matching.texts import post_text, profile_text
 from diaspora.platform.db.models import (
     AvailabilityWindow,
     Consent,
@@ -41,8 +40,8 @@ from diaspora.platform.db.models import (
     ScoringWeightsOverride,
     utcnow,
 )
-from diaspora.platform.db.upsert import upsert
 from diaspora.platform.matches.documents import post_document, profile_document
+from diaspora.platform.matches.store import EmbeddingStore
 from diaspora.platform.settings import Settings
 
 log = logging.getLogger("diaspora.matching")
@@ -108,6 +107,7 @@ class MatchingEngine:
         self.settings = settings
         self.sessions = sessions
         self.encoder = encoder or get_encoder(settings.embedding_model)
+        self.store = EmbeddingStore(self.encoder)
         self.ranker = Ranker(self.encoder, scoring_weights(settings), settings.match_rerank_depth)
         self.profiles: ProfileIndex | None = None
         self.posts: PostIndex | None = None
@@ -172,7 +172,11 @@ class MatchingEngine:
                 )
                 documents = [source.to_document(row) for row in rows.all()]
                 texts = [source.to_text(d) for d in documents]
-                vectors = await self._vectors(session, source.entity_type, documents, texts, report)
+                vectors, encoded = await self.store.vectors(
+                    session, source.entity_type, [uuid.UUID(d.id) for d in documents], texts
+                )
+                report.encoded += len(encoded)
+                report.reused += len(documents) - len(encoded)
                 for document, vector in zip(documents, vectors, strict=True):
                     index.upsert(document, vector)
                 session.expunge_all()
@@ -229,85 +233,6 @@ class MatchingEngine:
                 index.upsert(document, np.frombuffer(vector, dtype=np.float32))
                 loaded.add(profile_id)
         return loaded
-
-    async def _vectors(
-        self,
-        session: AsyncSession,
-        entity_type: str,
-        documents: Sequence[ProfileDocument | PostDocument],
-        texts: Sequence[str],
-        report: SyncReport,
-    ) -> npt.NDArray[np.float32]:
-        """Vectors for `documents`: stored ones whose text hash matches, the rest encoded and stored."""
-        if not documents:
-            return np.zeros((0, self.encoder.dimension), dtype=np.float32)
-        ids = [uuid.UUID(d.id) for d in documents]
-        hashes = [text_hash(t) for t in texts]
-        stored = {
-            row.entity_id: row
-            for row in (
-                await session.scalars(
-                    select(Embedding).where(
-                        Embedding.entity_type == entity_type,
-                        Embedding.model_id == self.model_id,
-                        Embedding.entity_id.in_(ids),
-                    )
-                )
-            ).all()
-        }
-        stale = [
-            i
-            for i, (entity_id, digest) in enumerate(zip(ids, hashes, strict=True))
-            if entity_id not in stored or stored[entity_id].text_hash != digest
-        ]
-        fresh = (
-            await anyio.to_thread.run_sync(lambda: self.encoder.encode([texts[i] for i in stale]))
-            if stale
-            else None
-        )
-        dimension = fresh.shape[1] if fresh is not None else len(stored[ids[0]].vector) // 4
-        vectors = np.zeros((len(ids), dimension), dtype=np.float32)
-        for i, entity_id in enumerate(ids):
-            if entity_id in stored and stored[entity_id].text_hash == hashes[i]:
-                vectors[i] = np.frombuffer(stored[entity_id].vector, dtype=np.float32)
-        if fresh is not None:
-            vectors[stale] = fresh
-            await self._store(
-                session, entity_type, [(ids[i], hashes[i], fresh[n]) for n, i in enumerate(stale)]
-            )
-        report.encoded += len(stale)
-        report.reused += len(ids) - len(stale)
-        return vectors
-
-    async def _store(
-        self,
-        session: AsyncSession,
-        entity_type: str,
-        rows: Sequence[tuple[uuid.UUID, str, npt.NDArray[np.float32]]],
-    ) -> None:
-        # An upsert, so that two processes encoding the same row at once both succeed.
-        now = utcnow()
-        values = [
-            {
-                "id": uuid.uuid4(),
-                "entity_type": entity_type,
-                "entity_id": entity_id,
-                "model_id": self.model_id,
-                "text_hash": digest,
-                "dimension": int(vector.shape[0]),
-                "vector": np.ascontiguousarray(vector, dtype=np.float32).tobytes(),
-                "updated_at": now,
-            }
-            for entity_id, digest, vector in rows
-        ]
-        await upsert(
-            session,
-            Embedding,
-            values,
-            key=("entity_type", "entity_id", "model_id"),
-            update=("text_hash", "dimension", "vector", "updated_at"),
-        )
-        await session.commit()
 
 
 async def _drop_missing(

@@ -115,7 +115,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
 
     matching = MatchingEngine(settings, async_sessionmaker(engine, expire_on_commit=False))
 
-    search = SearchSync(settings, engine)
+    search = SearchSync(settings, engine, encoder=matching.encoder)
     mail = MailSender(settings, async_sessionmaker(engine, expire_on_commit=False))
 
     jobs = BackgroundJobs(

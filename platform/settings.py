@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     )
     max_request_body_bytes: int = Field(default=1_000_000, ge=1024)
     search_backend: Literal["embedded", "meilisearch"] = "embedded"
+    search_hybrid: bool = Field(
+        default=True,
+        description="Search by meaning as well as by words, with the matcher's encoder: a query in one "
+        "language finds documents written in another. Off: words only (no encoder is loaded for search).",
+    )
     meili_url: str = Field(default="", validation_alias="MEILI_URL")
     meili_master_key: str = Field(default="", validation_alias="MEILI_MASTER_KEY")
     search_sync_in_process: bool | None = Field(

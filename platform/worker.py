@@ -25,7 +25,7 @@ async def run_forever(settings: Settings, *, interval_seconds: float | None = No
     engine = open_database(settings.effective_database_url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     matching = MatchingEngine(settings, sessions)
-    search = SearchSync(settings, engine)
+    search = SearchSync(settings, engine, encoder=matching.encoder)
     jobs = BackgroundJobs(settings, sessions, matching, search, MailSender(settings, sessions))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

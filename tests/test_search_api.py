@@ -168,8 +168,8 @@ class FlakyBackend:
             self.failed_writes += 1
             raise ConnectionError("search back end unreachable")
 
-    async def prepare(self, config: IndexConfig) -> None:
-        await self.inner.prepare(config)
+    async def prepare(self, config: IndexConfig, *, dimensions: int | None = None) -> None:
+        await self.inner.prepare(config, dimensions=dimensions)
 
     async def upsert(self, config: IndexConfig, documents: list[Document]) -> None:
         self._check()

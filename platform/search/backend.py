@@ -20,8 +20,9 @@ class SearchBackendError(RuntimeError):
 class SearchBackend(Protocol):
     name: str
 
-    async def prepare(self, config: IndexConfig) -> None:
-        """Create the index if needed and apply its settings; safe to repeat."""
+    async def prepare(self, config: IndexConfig, *, dimensions: int | None = None) -> None:
+        """Create the index if needed and apply its settings; safe to repeat. `dimensions`: documents
+        carry vectors of that size (hybrid search); None: words only."""
 
     async def upsert(self, config: IndexConfig, documents: list[Document]) -> None:
         """Add or replace documents by primary key; done once this returns."""

@@ -39,11 +39,38 @@ class TypoTolerance:
 
 
 @dataclass(frozen=True)
+class Hybrid:
+    """How a query's words and its meaning are fused (`hybrid` in `shared.json` or the index's file).
+
+    `semantic_ratio` weighs the semantic score against the keyword score (0: words only, 1: meaning
+    only), as Meilisearch's `semanticRatio` does. A document that shares no word with the query is found
+    by its meaning when its calibrated similarity (0 = unrelated, 1 = the same thing; see
+    `matching/calibration.py`) reaches both `min_semantic_score` and `relative_semantic_score` times the
+    best similarity among the documents the filters keep. Both bounds are needed: a short query against
+    a long document scores far below the occupation pairs the calibration was measured on (a one-word
+    query scores 0.1 to 0.7 against the document it names), so a fixed bound alone either drops the
+    cross-language matches or keeps everything."""
+
+    embedder: str = "default"
+    semantic_ratio: float = 0.5
+    min_semantic_score: float = 0.1
+    relative_semantic_score: float = 0.6
+
+    def __post_init__(self) -> None:
+        bounds = (self.semantic_ratio, self.min_semantic_score, self.relative_semantic_score)
+        if not all(0.0 <= b <= 1.0 for b in bounds):
+            raise SearchConfigError(
+                "hybrid: semanticRatio, minSemanticScore and relativeSemanticScore lie between 0 and 1"
+            )
+
+
+@dataclass(frozen=True)
 class IndexConfig:
     uid: str
     primary_key: str
     fields: dict[str, FieldType]
     settings: dict[str, Any]
+    hybrid: Hybrid = field(default_factory=Hybrid)
     searchable: tuple[str, ...] = field(init=False)
     filterable: frozenset[str] = field(init=False)
     sortable: frozenset[str] = field(init=False)
@@ -115,9 +142,15 @@ class IndexConfig:
         if problems:
             raise SearchConfigError(f"search_config/{self.uid}.json: " + "; ".join(problems))
 
-    def meilisearch_settings(self) -> dict[str, Any]:
-        """The settings object exactly as Meilisearch's `PATCH /indexes/{uid}/settings` takes it."""
-        return dict(self.settings)
+    def meilisearch_settings(self, dimensions: int | None = None) -> dict[str, Any]:
+        """The settings object exactly as Meilisearch's `PATCH /indexes/{uid}/settings` takes it; with
+        `dimensions`, documents carry their own vectors under the hybrid embedder's name."""
+        settings = dict(self.settings)
+        if dimensions:
+            settings["embedders"] = {
+                self.hybrid.embedder: {"source": "userProvided", "dimensions": int(dimensions)}
+            }
+        return settings
 
 
 INDEX_NAMES = ("opportunities", "posts")
@@ -130,11 +163,18 @@ def _read(name: str) -> dict[str, Any]:
 
 def parse(raw: dict[str, Any], shared: dict[str, Any]) -> IndexConfig:
     settings = {**shared.get("settings", {}), **raw.get("settings", {})}
+    hybrid = {**shared.get("hybrid", {}), **raw.get("hybrid", {})}
     return IndexConfig(
         uid=str(raw["uid"]),
         primary_key=str(raw.get("primaryKey", "id")),
         fields=cast(dict[str, FieldType], dict(raw["fields"])),
         settings=settings,
+        hybrid=Hybrid(
+            embedder=str(hybrid.get("embedder", "default")),
+            semantic_ratio=float(hybrid.get("semanticRatio", 0.5)),
+            min_semantic_score=float(hybrid.get("minSemanticScore", 0.1)),
+            relative_semantic_score=float(hybrid.get("relativeSemanticScore", 0.6)),
+        ),
     )
 
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +19,12 @@ from sqlalchemy.orm import selectinload
 
 from diaspora.platform.db.models import Opportunity, OpportunityStatus, Organisation, Post, PostStatus
 from diaspora.platform.search.backend import Document
+from diaspora.platform.search.config import IndexConfig
 from diaspora.platform.search.query import transliterated
+
+if TYPE_CHECKING:
+    from diaspora.platform.matches.store import Fresh
+    from diaspora.platform.search.vectors import SearchVectors
 
 
 def _epoch(moment: datetime | None) -> int | None:
@@ -90,6 +95,7 @@ class Source:
 
     index: str
     topic: str
+    entity_type: str  # in the embedding store
     query: Callable[[], Select[Any]]
     document: Callable[[Any], Document]
     id_column: Any
@@ -115,26 +121,52 @@ def _live_posts() -> Select[Any]:
 
 SOURCES: dict[str, Source] = {
     "opportunities": Source(
-        "opportunities", "opportunity", _public_opportunities, opportunity_document, Opportunity.id
+        "opportunities",
+        "opportunity",
+        "opportunity",
+        _public_opportunities,
+        opportunity_document,
+        Opportunity.id,
     ),
-    "posts": Source("posts", "post", _live_posts, post_document, Post.id),
+    "posts": Source("posts", "post", "post", _live_posts, post_document, Post.id),
 }
 SOURCE_BY_TOPIC = {source.topic: source for source in SOURCES.values()}
 
 
+@dataclass
+class Vectorising:
+    """Documents get their vectors from `vectors`; those it had to encode gather in `fresh`, to be
+    stored once the reading transaction is over."""
+
+    vectors: SearchVectors
+    config: IndexConfig
+    fresh: list[Fresh]
+
+
+async def _documents(
+    session: AsyncSession, source: Source, rows: Sequence[Any], vectorising: Vectorising | None
+) -> list[Document]:
+    documents = [source.document(row) for row in rows]
+    if vectorising is not None:
+        vectorising.fresh += await vectorising.vectors.attach(
+            session, vectorising.config, source.entity_type, rows, documents
+        )
+    return documents
+
+
 async def documents_for(
-    session: AsyncSession, source: Source, ids: Sequence[str]
+    session: AsyncSession, source: Source, ids: Sequence[str], vectorising: Vectorising | None = None
 ) -> tuple[list[Document], list[str]]:
     """The documents of those ids that are public now, and the ids that must leave the index."""
     wanted = [uuid.UUID(i) for i in ids]
     rows = (await session.scalars(source.query().where(source.id_column.in_(wanted)))).all()
-    documents = [source.document(row) for row in rows]
+    documents = await _documents(session, source, rows, vectorising)
     present = {d["id"] for d in documents}
     return documents, [i for i in ids if i not in present]
 
 
 async def all_documents(
-    session: AsyncSession, source: Source, batch_size: int = 1000
+    session: AsyncSession, source: Source, batch_size: int = 1000, vectorising: Vectorising | None = None
 ) -> AsyncIterator[list[Document]]:
     """Every public record, in primary-key order, a batch at a time (keyset pagination: no OFFSET)."""
     last: uuid.UUID | None = None
@@ -145,7 +177,7 @@ async def all_documents(
         rows = (await session.scalars(query)).all()
         if not rows:
             return
-        yield [source.document(row) for row in rows]
+        yield await _documents(session, source, rows, vectorising)
         last = rows[-1].id
         session.expunge_all()
 

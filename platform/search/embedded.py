@@ -33,14 +33,17 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
+import numpy as np
 import tantivy
 
 from diaspora.platform.search.backend import Document, Progress, SearchBackendError
 from diaspora.platform.search.config import IndexConfig
-from diaspora.platform.search.query import Between, Equals, Filter, SearchRequest, SearchResult
+from diaspora.platform.search.query import Between, Equals, Filter, SearchRequest, SearchResult, Semantic
+from diaspora.platform.search.vectors import VECTORS
 
 _ID = "_id"
 _SOURCE = "_source"
+_VECTOR = "_vector"  # the document's unit vector, float32 bytes (hybrid search)
 _WRITER_HEAP = 64_000_000
 _ANALYZER = "words"
 
@@ -76,6 +79,7 @@ def _schema(config: IndexConfig) -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field(_ID, stored=True, tokenizer_name="raw", fast=True)
     builder.add_bytes_field(_SOURCE, stored=True)
+    builder.add_bytes_field(_VECTOR, stored=True)
     for name in config.searchable:
         builder.add_text_field(_text_field(name), tokenizer_name=_ANALYZER)
     for name in sorted(config.filterable | config.sortable):
@@ -93,10 +97,15 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _tantivy_document(config: IndexConfig, document: Document) -> tantivy.Document:
+    vectors = document.get(VECTORS) or {}
+    document = {k: v for k, v in document.items() if k != VECTORS}
     fields: dict[str, Any] = {
         _ID: str(document[config.primary_key]),
         _SOURCE: json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode(),
     }
+    vector = vectors.get(config.hybrid.embedder)
+    if vector:
+        fields[_VECTOR] = np.asarray(vector, dtype=np.float32).tobytes()
     for name in config.searchable:
         texts = [str(v) for v in _as_list(document.get(name)) if v not in (None, "")]
         if texts:
@@ -264,7 +273,7 @@ class EmbeddedBackend:
                 writer.wait_merging_threads()
             opened.index.reload()
 
-    async def prepare(self, config: IndexConfig) -> None:
+    async def prepare(self, config: IndexConfig, *, dimensions: int | None = None) -> None:
         await anyio.to_thread.run_sync(self._opened, config)
 
     async def upsert(self, config: IndexConfig, documents: list[Document]) -> None:
@@ -308,13 +317,13 @@ class EmbeddedBackend:
         opened = self._opened(config)
         opened.index.reload()
         builder = _QueryBuilder(config, opened)
-        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
         text = builder.text(request.q) if request.q else None
-        if text is not None:
-            clauses.append((tantivy.Occur.Must, text))
-        clauses += [(tantivy.Occur.Must, builder.filter(f)) for f in request.filters]
-        query = tantivy.Query.boolean_query(clauses) if clauses else tantivy.Query.all_query()
+        filters = [builder.filter(f) for f in request.filters]
         searcher = opened.index.searcher()
+        if text is not None and request.semantic is not None:
+            return self._hybrid(config, searcher, text, filters, request, request.semantic)
+        clauses = [(tantivy.Occur.Must, q) for q in ([text] if text is not None else []) + filters]
+        query = tantivy.Query.boolean_query(clauses) if clauses else tantivy.Query.all_query()
         limit = max(0, min(request.per_page, config.max_total_hits - request.offset))
         order: dict[str, Any] = {}
         if request.sort is not None:
@@ -325,24 +334,97 @@ class EmbeddedBackend:
             }
         result = searcher.search(query, limit=max(limit, 1), count=True, offset=request.offset, **order)
         hits = [json.loads(bytes(searcher.doc(address)[_SOURCE][0])) for _, address in result.hits[:limit]]
-        displayed = set(config.displayed)
-        hits = [{k: v for k, v in hit.items() if k in displayed} for hit in hits]
-        facets: dict[str, dict[str, int]] = {}
-        if request.facets:
-            spec = {
-                name: {"terms": {"field": _filter_field(name), "size": config.max_values_per_facet}}
-                for name in request.facets
-            }
-            aggregated = searcher.aggregate(query, spec)
-            for name in request.facets:
-                buckets = aggregated.get(name, {}).get("buckets", [])
-                facets[name] = {_facet_key(b["key"]): int(b["doc_count"]) for b in buckets}
         return SearchResult(
-            hits=hits,
+            hits=_displayed(config, hits),
             total_hits=min(int(getattr(result, "count", 0) or 0), config.max_total_hits),
             page=request.page,
             per_page=request.per_page,
-            facets=facets,
+            facets=_facets(config, searcher, query, request.facets),
+        )
+
+    def _hybrid(
+        self,
+        config: IndexConfig,
+        searcher: tantivy.Searcher,
+        text: tantivy.Query,
+        filters: list[tantivy.Query],
+        request: SearchRequest,
+        semantic: Semantic,
+    ) -> SearchResult:
+        """Words and meaning fused. A document is found by its words, or by its calibrated similarity
+        (at least the index's `minSemanticScore`, and `relativeSemanticScore` of the best), and ranked
+        by (1 - ratio) * keyword + ratio * semantic, the keyword score being BM25 relative to the best
+        text match. Every document the filters keep is compared with the query: the indexes hold
+        posts and opportunities, thousands, not millions."""
+        kept = (
+            tantivy.Query.boolean_query([(tantivy.Occur.Must, f) for f in filters])
+            if filters
+            else tantivy.Query.all_query()
+        )
+        total_docs = max(int(searcher.num_docs), 1)
+        candidates = searcher.search(kept, limit=total_docs).hits
+        docs = {_key(address): searcher.doc(address) for _, address in candidates}
+        query_vector = np.asarray(semantic.vector, dtype=np.float32)
+        similarity: dict[tuple[int, int], float] = {}
+        for key, doc in docs.items():
+            raw = doc.get_first(_VECTOR)
+            if raw and len(raw) == query_vector.nbytes:
+                similarity[key] = semantic.score(
+                    float(np.frombuffer(bytes(raw), dtype=np.float32) @ query_vector)
+                )
+        with_words = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, text), *((tantivy.Occur.Must, f) for f in filters)]
+        )
+        keyword = {
+            _key(address): score
+            for score, address in searcher.search(with_words, limit=config.max_total_hits).hits
+        }
+        best = max(keyword.values(), default=0.0) or 1.0
+        least = semantic.least(max(similarity.values(), default=0.0))
+        found = set(keyword) | {key for key, score in similarity.items() if score >= least}
+        fused = {
+            key: (1 - semantic.ratio) * keyword.get(key, 0.0) / best
+            + semantic.ratio * similarity.get(key, 0.0)
+            for key in found
+        }
+        sources = {key: json.loads(bytes(docs[key][_SOURCE][0])) for key in found}
+        ranked = sorted(found, key=lambda key: (-fused[key], sources[key].get(config.primary_key, "")))
+        if request.sort is not None:
+            attribute, direction = request.sort
+            present = [k for k in ranked if sources[k].get(attribute) is not None]
+            present.sort(key=lambda k: sources[k][attribute], reverse=direction == "desc")
+            ranked = present + [k for k in ranked if sources[k].get(attribute) is None]
+        ranked = ranked[: config.max_total_hits]
+        page = ranked[request.offset : request.offset + request.per_page]
+        union = tantivy.Query.boolean_query(
+            [
+                *((tantivy.Occur.Must, f) for f in filters),
+                (
+                    tantivy.Occur.Must,
+                    tantivy.Query.boolean_query(
+                        [
+                            (tantivy.Occur.Should, text),
+                            (
+                                tantivy.Occur.Should,
+                                tantivy.Query.term_set_query(
+                                    self._opened(config).schema,
+                                    _ID,
+                                    [str(sources[k][config.primary_key]) for k in found],
+                                ),
+                            ),
+                        ]
+                    ),
+                ),
+            ]
+        )
+        return SearchResult(
+            hits=_displayed(config, [sources[k] for k in page]),
+            total_hits=len(ranked),
+            page=request.page,
+            per_page=request.per_page,
+            facets=_facets(config, searcher, union, request.facets)
+            if found
+            else {n: {} for n in request.facets},
         )
 
     async def search(self, config: IndexConfig, request: SearchRequest) -> SearchResult:
@@ -360,6 +442,30 @@ class EmbeddedBackend:
 
     async def close(self) -> None:
         self._open.clear()
+
+
+def _key(address: tantivy.DocAddress) -> tuple[int, int]:
+    return (address.segment_ord, address.doc)
+
+
+def _displayed(config: IndexConfig, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    displayed = set(config.displayed)
+    return [{k: v for k, v in hit.items() if k in displayed} for hit in hits]
+
+
+def _facets(
+    config: IndexConfig, searcher: tantivy.Searcher, query: tantivy.Query, names: tuple[str, ...]
+) -> dict[str, dict[str, int]]:
+    if not names:
+        return {}
+    spec = {
+        name: {"terms": {"field": _filter_field(name), "size": config.max_values_per_facet}} for name in names
+    }
+    aggregated = searcher.aggregate(query, spec)
+    return {
+        name: {_facet_key(b["key"]): int(b["doc_count"]) for b in aggregated.get(name, {}).get("buckets", [])}
+        for name in names
+    }
 
 
 def _facet_key(key: Any) -> str:

@@ -17,7 +17,7 @@ from meilisearch.errors import MeilisearchApiError, MeilisearchError
 
 from diaspora.platform.search.backend import Document, Progress, SearchBackendError
 from diaspora.platform.search.config import IndexConfig
-from diaspora.platform.search.query import Between, Equals, SearchRequest, SearchResult
+from diaspora.platform.search.query import Between, Equals, SearchRequest, SearchResult, Semantic
 
 T = TypeVar("T")
 _TASK_TIMEOUT_MS = 120_000
@@ -41,6 +41,21 @@ def filter_expressions(config: IndexConfig, request: SearchRequest) -> list[str]
     return expressions
 
 
+def _semantic_only(hit: dict[str, Any], semantic: Semantic) -> float | None:
+    """The calibrated similarity of a hybrid hit that only its meaning found; None for a hit found by
+    its words (or whose details say neither).
+
+    Meilisearch returns every document its semantic search ranks, however unrelated; the hit's score
+    details tell a keyword match (a `words` rule) from a semantic one (`vectorSort`, with the raw cosine
+    `similarity`). Semantic-only hits below the index's bounds are dropped, as the embedded back end
+    never finds them; the best similarity is taken among the hits of the page."""
+    details = hit.get("_rankingScoreDetails") or {}
+    vector = details.get("vectorSort")
+    if "words" in details or not isinstance(vector, dict) or "similarity" not in vector:
+        return None
+    return semantic.score(float(vector["similarity"]))
+
+
 class MeilisearchBackend:
     name = "meilisearch"
 
@@ -49,6 +64,7 @@ class MeilisearchBackend:
     ) -> None:
         self.client = meilisearch.Client(url, api_key, timeout=timeout)
         self.index_prefix = index_prefix
+        self._dimensions: dict[str, int | None] = {}
 
     def uid(self, config: IndexConfig) -> str:
         return f"{self.index_prefix}{config.uid}"
@@ -75,9 +91,11 @@ class MeilisearchBackend:
             if getattr(exc, "code", None) != "index_not_found":
                 raise
             self._wait(self.client.create_index(uid, {"primaryKey": config.primary_key}))
-        self._wait(self.client.index(uid).update_settings(config.meilisearch_settings()))
+        settings = config.meilisearch_settings(self._dimensions.get(config.uid))
+        self._wait(self.client.index(uid).update_settings(settings))
 
-    async def prepare(self, config: IndexConfig) -> None:
+    async def prepare(self, config: IndexConfig, *, dimensions: int | None = None) -> None:
+        self._dimensions[config.uid] = dimensions
         await self._call(self._ensure, self.uid(config), config)
 
     async def upsert(self, config: IndexConfig, documents: list[Document]) -> None:
@@ -104,14 +122,27 @@ class MeilisearchBackend:
             params["facets"] = list(request.facets)
         if request.sort is not None:
             params["sort"] = [f"{request.sort[0]}:{request.sort[1]}"]
+        semantic = request.semantic if self._dimensions.get(config.uid) else None
+        if semantic is not None:
+            params["vector"] = list(semantic.vector)
+            params["hybrid"] = {"embedder": config.hybrid.embedder, "semanticRatio": semantic.ratio}
+            params["showRankingScoreDetails"] = True
         response = self.client.index(self.uid(config)).search(request.q or "", params)
         facets = {
             name: {str(k): int(v) for k, v in response.get("facetDistribution", {}).get(name, {}).items()}
             for name in request.facets
         }
+        hits = list(response["hits"])
+        total = int(response.get("totalHits", 0))
+        if semantic is not None:
+            scores = [_semantic_only(hit, semantic) for hit in hits]
+            least = semantic.least(max((x for x in scores if x is not None), default=0.0))
+            kept = [hit for hit, score in zip(hits, scores, strict=True) if score is None or score >= least]
+            total -= len(hits) - len(kept)
+            hits = [{k: v for k, v in hit.items() if not k.startswith("_ranking")} for hit in kept]
         return SearchResult(
-            hits=list(response["hits"]),
-            total_hits=int(response.get("totalHits", 0)),
+            hits=hits,
+            total_hits=max(total, 0),
             page=request.page,
             per_page=request.per_page,
             facets=facets,

@@ -54,6 +54,28 @@ Filter = Equals | Between
 
 
 @dataclass(frozen=True, slots=True)
+class Semantic:
+    """The meaning of a request's words: the query's unit vector, and how to read similarities to it.
+
+    `score(cosine)` is the calibrated similarity (0 = unrelated, 1 = the same thing) that hybrid search
+    fuses with the keyword score; `least(best)` is the least score at which a document that shares no
+    word with the query is found, given the best score among those the filters keep."""
+
+    vector: tuple[float, ...]
+    unrelated: float
+    same: float
+    ratio: float
+    min_score: float
+    relative: float
+
+    def score(self, cosine: float) -> float:
+        return min(1.0, max(0.0, (cosine - self.unrelated) / (self.same - self.unrelated)))
+
+    def least(self, best: float) -> float:
+        return max(self.min_score, self.relative * best)
+
+
+@dataclass(frozen=True, slots=True)
 class SearchRequest:
     q: str | None = None
     filters: tuple[Filter, ...] = ()
@@ -61,6 +83,7 @@ class SearchRequest:
     sort: tuple[str, str] | None = None  # (attribute, "asc" | "desc")
     page: int = 1
     per_page: int = 20
+    semantic: Semantic | None = None  # set by the search service when the index carries vectors
 
     @property
     def offset(self) -> int:

@@ -14,7 +14,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import anyio.to_thread
@@ -22,12 +22,20 @@ import filelock
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from diaspora.matching.encoder import Encoder, get_encoder
 from diaspora.platform.db import outbox
 from diaspora.platform.db.models import OutboxEvent
 from diaspora.platform.search.backend import Progress, SearchBackend, SearchBackendError, build_backend
 from diaspora.platform.search.config import IndexConfig, load_all
-from diaspora.platform.search.documents import SOURCE_BY_TOPIC, SOURCES, all_documents, documents_for
+from diaspora.platform.search.documents import (
+    SOURCE_BY_TOPIC,
+    SOURCES,
+    Vectorising,
+    all_documents,
+    documents_for,
+)
 from diaspora.platform.search.query import SearchRequest, SearchResult
+from diaspora.platform.search.vectors import SearchVectors
 from diaspora.platform.settings import Settings
 
 log = logging.getLogger("diaspora.search")
@@ -54,12 +62,20 @@ class SearchSync:
         settings: Settings,
         engine: AsyncEngine,
         backend: SearchBackend | None = None,
+        *,
+        encoder: Encoder | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.backend = backend or build_backend(settings)
         self.configs: dict[str, IndexConfig] = load_all()
+        # Hybrid search shares the matcher's encoder (one model per process: `get_encoder` caches).
+        self.vectors = (
+            SearchVectors(encoder or get_encoder(settings.embedding_model))
+            if settings.search_hybrid
+            else None
+        )
         self._prepared = False
         self._lock = asyncio.Lock()
 
@@ -104,9 +120,23 @@ class SearchSync:
 
     # -- consuming the outbox ------------------------------------------------------------------------
 
+    async def _dimensions(self) -> int | None:
+        if self.vectors is None:
+            return None
+        vectors = self.vectors
+        return await anyio.to_thread.run_sync(lambda: vectors.dimension)
+
+    def _vectorising(self, config: IndexConfig) -> Vectorising | None:
+        return Vectorising(self.vectors, config, []) if self.vectors is not None else None
+
+    async def _keep(self, source_entity: str, vectorising: Vectorising | None) -> None:
+        if vectorising is not None and vectorising.fresh:
+            await vectorising.vectors.keep(self.sessions, source_entity, vectorising.fresh)
+
     async def prepare(self) -> None:
+        dimensions = await self._dimensions()
         for config in self.configs.values():
-            await self.backend.prepare(config)
+            await self.backend.prepare(config, dimensions=dimensions)
         self._prepared = True
 
     async def process_once(self, *, limit: int = 500) -> SyncReport:
@@ -123,6 +153,7 @@ class SearchSync:
                     report.errors.append(str(exc))
                     log.warning("search back end %s not ready: %s", self.backend.name, exc)
                     return report
+            encoded: list[tuple[str, Vectorising]] = []
             async with self.sessions() as session, session.begin():
                 events = await outbox.due(session, TOPICS, limit=limit)
                 grouped: dict[str, list[OutboxEvent]] = defaultdict(list)
@@ -132,7 +163,10 @@ class SearchSync:
                     source = SOURCE_BY_TOPIC[topic]
                     config = self.configs[source.index]
                     ids = list(dict.fromkeys(e.entity_id for e in topic_events))
-                    documents, gone = await documents_for(session, source, ids)
+                    vectorising = self._vectorising(config)
+                    documents, gone = await documents_for(session, source, ids, vectorising)
+                    if vectorising is not None:
+                        encoded.append((source.entity_type, vectorising))
                     try:
                         await self.backend.upsert(config, documents)
                         await self.backend.delete(config, gone)
@@ -151,6 +185,8 @@ class SearchSync:
                     await outbox.done(session, [e.id for e in topic_events])
                     report.indexed += len(documents)
                     report.removed += len(gone)
+            for entity_type, vectorising in encoded:  # stored once the outbox transaction is over
+                await self._keep(entity_type, vectorising)
         return report
 
     async def drain(self, *, max_passes: int = 1000) -> SyncReport:
@@ -194,16 +230,29 @@ class SearchSync:
         """Rebuild one index from the database and swap it in; searches go on meanwhile."""
         config = self.configs[name]
         started = time.perf_counter()
+        source = SOURCES[name]
+        vectorising = self._vectorising(config)
         async with self._exclusive(wait=True):
-            await self.backend.prepare(config)
+            await self.backend.prepare(config, dimensions=await self._dimensions())
             async with self.sessions() as session:
-                count = await self.backend.rebuild(config, all_documents(session, SOURCES[name]), progress)
+                batches = all_documents(session, source, vectorising=vectorising)
+                count = await self.backend.rebuild(config, batches, progress)
+            await self._keep(source.entity_type, vectorising)
         log.info("reindexed %s: %d documents in %.1f s", name, count, time.perf_counter() - started)
         return count
 
     async def search(self, name: str, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
-        result = await self.backend.search(self.configs[name], request)
+        config = self.configs[name]
+        if self.vectors is not None and request.q and request.semantic is None:
+            vectors, q = self.vectors, request.q
+            try:
+                semantic = await anyio.to_thread.run_sync(lambda: vectors.semantic(config, q))
+            except Exception:  # the words still answer if the encoder cannot
+                log.exception("search %s: the query could not be encoded; searching by words only", name)
+            else:
+                request = replace(request, semantic=semantic)
+        result = await self.backend.search(config, request)
         log.debug(
             "search %s answered by %s in %.1f ms: %d hits",
             name,

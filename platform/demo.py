@@ -32,6 +32,7 @@ from diaspora.platform.db.models import (
     Role,
     utcnow,
 )
+from diaspora.platform.demo_languages import post_texts, profile_texts
 from diaspora.platform.profiles.schemas import DEFAULT_VISIBLE_FIELDS
 from diaspora.platform.profiles.services import encode_visible_fields
 
@@ -471,6 +472,7 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
     if await session.scalar(select(func.count()).select_from(Account).where(Account.email == ADMIN_EMAIL)):
         return {"accounts": 0, "organisations": 0, "posts": 0, "opportunities": 0, "profiles": 0}
     rng = random.Random(seed)
+    writing = random.Random(seed + 1)  # who writes in which language: its own stream, so the rest stays put
     today = date.today()
     password_hash = hash_password(DEMO_PASSWORD)  # one hash for every demo account keeps loading fast
     session.add(
@@ -532,12 +534,21 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
             length = rng.choice((7, 14, 14, 30, 90))
             required = rng.sample(profession.skills, k=3)
             nice = [s for s in profession.skills if s not in required][:1]
+            title = f"{profession.headline}, {length}-day mission in {municipality}"
+            description = (
+                f"{name} seeks a {profession.headline.lower()} for a {length}-day engagement: "
+                f"{profession.summary}"
+            )
+            local = post_texts(
+                writing, profession.headline, country, organisation=name, place=municipality, days=length
+            )
+            if local is not None:
+                title, description = local
             post = Post(
                 organisation_id=organisation.id,
                 kind=rng.choice(("short_term_return", "short_term_return", "skill_need")),
-                title=f"{profession.headline}, {length}-day mission in {municipality}",
-                description=f"{name} seeks a {profession.headline.lower()} for a {length}-day engagement: "
-                f"{profession.summary}",
+                title=title,
+                description=description,
                 languages=[rng.choice(ORIGINS[country][1])] if rng.random() < 0.5 else [],
                 country=country,
                 municipality=municipality,
@@ -580,12 +591,24 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
             languages["en"] = rng.choice(("B1", "B2", "C1"))
         skills = rng.sample(profession.skills, k=rng.randint(3, len(profession.skills)))
         visible = set(DEFAULT_VISIBLE_FIELDS) | ({"name", "origin"} if rng.random() < 0.4 else set())
+        born = rng.choice(municipalities)
+        headline = f"{profession.headline} in {residence}"
+        summary = f"{profession.summary} {years} years of experience; born in {born}."
+        local = profile_texts(
+            writing,
+            profession.headline,
+            residence=residence,
+            home_language=home_languages[0],
+            years=years,
+            born=born,
+        )
+        if local is not None:
+            headline, summary = local
         profile = Profile(
             account_id=account.id,
-            text_language=identify(f"{profession.headline}\n{profession.summary}\n" + "\n".join(skills)),
-            headline=f"{profession.headline} in {residence}",
-            summary=f"{profession.summary} {years} years of experience; "
-            f"born in {rng.choice(municipalities)}.",
+            text_language=identify(f"{headline}\n{summary}\n" + "\n".join(skills)),
+            headline=headline,
+            summary=summary,
             residence_country=residence,
             origin_country=origin,
             origin_municipality=rng.choice(municipalities),

@@ -71,8 +71,10 @@ def _setup_templates(engine: JinjaTemplateEngine) -> None:
     )
     env.globals["languages"] = i18n.LANGUAGES
     env.globals["current_language"] = i18n.current
+    env.globals["html_lang"] = i18n.html_lang
     env.globals["written_in"] = i18n.written_in
     env.filters["day"] = i18n.format_day
+    env.filters["number"] = i18n.format_number
 
 
 async def _before_request(request: Request[Any, Any, Any]) -> None:

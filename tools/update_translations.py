@@ -25,6 +25,8 @@ def main() -> None:
         check=True,
     )
     for catalogue in sorted(LOCALE.glob("*/LC_MESSAGES/messages.po")):
+        if catalogue.parent.parent.name == "sr_Cyrl":
+            continue  # written from sr_Latn below
         subprocess.run(
             [
                 *pybabel,
@@ -42,6 +44,7 @@ def main() -> None:
             ],
             check=True,
         )
+    subprocess.run([sys.executable, str(ROOT / "tools" / "cyrillic_catalogue.py")], check=True)
 
 
 if __name__ == "__main__":

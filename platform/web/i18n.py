@@ -19,8 +19,21 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
-LANGUAGES: Mapping[str, str] = {"en": "English", "sq": "Shqip"}
+# Each language in its own name, as the language menu shows it. Serbian has both its scripts; Bosnian,
+# Croatian and Montenegrin share one catalogue (written in the Bosnian standard).
+LANGUAGES: Mapping[str, str] = {
+    "en": "English",
+    "sq": "Shqip",
+    "sr_Latn": "Srpski (latinica)",
+    "sr_Cyrl": "Српски (ћирилица)",
+    "bs": "Bosanski · Hrvatski · Crnogorski",
+    "mk": "Македонски",
+    "de": "Deutsch",
+}
+# Browser language tags that name a catalogue by another code.
+_ALIASES = {"sr": "sr_Cyrl", "hr": "bs", "cnr": "bs", "sh": "bs"}
 DEFAULT = "en"
 COOKIE = "lang"
 LOCALE_DIR = Path(__file__).resolve().parent.parent.parent / "frontend_templates" / "locale"
@@ -47,12 +60,25 @@ def choose(cookie: str | None, accept_language: str | None) -> str:
     for part in (accept_language or "").split(","):
         tag = part.split(";")[0].strip().replace("-", "_")
         if tag:
-            preferred.append(tag)
+            preferred.append(_alias(tag))
     try:
         negotiated = Locale.negotiate(preferred, list(LANGUAGES), sep="_")
     except (UnknownLocaleError, ValueError):
         negotiated = None
     return str(negotiated) if negotiated is not None and str(negotiated) in LANGUAGES else DEFAULT
+
+
+def _alias(tag: str) -> str:
+    """sr-Latn-RS -> sr_Latn, sr-RS -> sr_Cyrl (Serbian's official script), hr-HR -> bs; others as given."""
+    parts = tag.split("_")
+    if parts[0].lower() == "sr" and any(p.lower() == "latn" for p in parts[1:]):
+        return "sr_Latn"
+    return _ALIASES.get(parts[0].lower(), tag)
+
+
+def html_lang(language: str) -> str:
+    """The BCP 47 tag for `<html lang>`: sr_Latn -> sr-Latn."""
+    return language.replace("_", "-")
 
 
 def activate(language: str) -> None:
@@ -88,13 +114,20 @@ def format_day(value: date | datetime | str | None) -> str:
     return str(format_date(day, format="medium", locale=_current.get()))
 
 
+def format_number(value: float | int | None) -> str:
+    """A number as people of the interface's language write it ("100,000", "100.000", "100 000")."""
+    if value is None:
+        return ""
+    return str(format_decimal(value, locale=_current.get()))
+
+
 def written_in(code: str | None, text: str = "") -> str | None:
     """ "Written in Serbian" in the interface's language, for a text whose detected language is `code`;
     None when it is the interface's own language or was not told (nothing worth saying)."""
     from diaspora.matching.languages import display_group
 
     group = display_group(code, text)
-    if not group or code == _current.get():
+    if not group or code == Locale.parse(_current.get()).language:
         return None
     if len(group) > 1:
         return gettext("Written in Bosnian, Croatian, Montenegrin or Serbian")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import asyncio
 import time
 from typing import Any
@@ -219,8 +221,8 @@ def test_an_outage_during_writes_loses_nothing(api: Api) -> None:
     publish(api, admin, second["id"])
     api.client.post(f"/api/opportunities/{first['id']}/close", headers=staff)
     live = api.post(staff, title="Anaesthetist for a week of surgery")
+    tried_from = api.client.blocking_portal.call(_now)
     report = drain(api)
-    failed_by = api.client.blocking_portal.call(_now)
     assert report.failed > 0
     assert flaky.failed_writes > 0
     url = sync.settings.effective_database_url
@@ -228,7 +230,8 @@ def test_an_outage_during_writes_loses_nothing(api: Api) -> None:
     assert found(api, q="solar") == [first["id"]]  # the index is stale, not broken
 
     # Retries wait for their backoff (read from the rows: a second drain could race the clock)...
-    assert min(api.client.blocking_portal.call(_retry_times, sync)) > failed_by
+    # (each retry lies at least the first backoff, 0.5 to 1 s with jitter, after the drain began)
+    assert min(api.client.blocking_portal.call(_retry_times, sync)) > tried_from + timedelta(seconds=0.45)
     flaky.down = False
     api.client.blocking_portal.call(_make_due, sync)  # ...which we skip here rather than sleep through
     drain(api)

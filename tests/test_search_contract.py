@@ -457,3 +457,59 @@ def test_filters_and_facets_hold_for_what_meaning_finds(hybrid: Any) -> None:
 
 def test_an_unrelated_query_finds_nothing_by_meaning(hybrid: Any) -> None:
     assert hybrid(q="welding pipelines offshore").hits == []
+
+
+def test_meaning_follows_updates_and_deletes(
+    hybrid: Any, backend: SearchBackend, config: IndexConfig, search_vectors: Any
+) -> None:
+    from diaspora.platform.search.vectors import VECTORS
+
+    assert first(hybrid(q="neonatal nurse")) == _id(13)
+    nurse = next(d for d in MULTILINGUAL if d["id"] == _id(13))
+    text = "Заварivač za cevovode na moru"  # the nurse's post now asks for an offshore pipeline welder
+    changed = {
+        **nurse,
+        "title": text,
+        "description": "",
+        VECTORS: {config.hybrid.embedder: [float(x) for x in search_vectors.encoder.encode([text])[0]]},
+    }
+    asyncio.run(backend.upsert(config, [changed]))
+    assert _id(13) not in ids(hybrid(q="neonatal nurse"))
+    asyncio.run(backend.delete(config, [_id(11)]))
+    assert _id(11) not in ids(hybrid(q="kardiolog"))
+
+
+def test_meaning_sorted_by_an_attribute(hybrid: Any) -> None:
+    result = hybrid(q="doctor", sort="published_at:desc")
+    published = [hit["published_at"] for hit in result.hits]
+    assert len(published) >= 2
+    assert published == sorted(published, reverse=True)
+
+
+def test_another_process_s_writes_reach_the_vectors(
+    tmp_path: Path, config: IndexConfig, search_vectors: Any
+) -> None:
+    """Two processes on one embedded index (a web worker searching, another writing): the searcher's
+    vectors in memory notice the other's write."""
+    from dataclasses import replace
+
+    from diaspora.platform.search.embedded import EmbeddedBackend
+    from diaspora.platform.search.vectors import VECTORS
+
+    searching, writing = EmbeddedBackend(tmp_path / "search"), EmbeddedBackend(tmp_path / "search")
+
+    def document(n: int, title: str) -> dict[str, Any]:
+        vector = search_vectors.encoder.encode([title])[0]
+        return {
+            **_opportunity(n, kind="volunteering", title=title, sector="health", country="AL"),
+            VECTORS: {config.hybrid.embedder: [float(x) for x in vector]},
+        }
+
+    def found(q: str) -> set[str]:
+        request = replace(parse_request(config, {"q": [q]}), semantic=search_vectors.semantic(config, q))
+        return ids(asyncio.run(searching.search(config, request)))
+
+    asyncio.run(writing.upsert(config, [document(21, "Solar park on municipal land in Bar")]))
+    assert found("Herzspezialist") == set()
+    asyncio.run(writing.upsert(config, [document(22, "Interventional cardiologist for the cath lab")]))
+    assert found("Herzspezialist") == {_id(22)}  # by meaning: no word in common

@@ -21,6 +21,7 @@ generation and replaces `CURRENT` atomically, so searches never see a half-built
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -34,6 +35,7 @@ from typing import Any
 
 import anyio.to_thread
 import numpy as np
+import numpy.typing as npt
 import tantivy
 
 from diaspora.platform.search.backend import Document, Progress, SearchBackendError
@@ -44,6 +46,8 @@ from diaspora.platform.search.vectors import VECTORS
 _ID = "_id"
 _SOURCE = "_source"
 _VECTOR = "_vector"  # the document's unit vector, float32 bytes (hybrid search)
+_ROW = "_row"  # a 64-bit number derived from the id: a fast field, read without loading documents
+_STAMP = "STAMP"  # changes with every write, so that other processes' caches know they are stale
 _WRITER_HEAP = 64_000_000
 _ANALYZER = "words"
 
@@ -80,6 +84,7 @@ def _schema(config: IndexConfig) -> tantivy.Schema:
     builder.add_text_field(_ID, stored=True, tokenizer_name="raw", fast=True)
     builder.add_bytes_field(_SOURCE, stored=True)
     builder.add_bytes_field(_VECTOR, stored=True)
+    builder.add_integer_field(_ROW, fast=True)
     for name in config.searchable:
         builder.add_text_field(_text_field(name), tokenizer_name=_ANALYZER)
     for name in sorted(config.filterable | config.sortable):
@@ -88,6 +93,57 @@ def _schema(config: IndexConfig) -> tantivy.Schema:
         else:
             builder.add_text_field(_filter_field(name), tokenizer_name="raw", fast=True)
     return builder.build()
+
+
+def _row_of(doc_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def _vector_of(config: IndexConfig, document: Document) -> npt.NDArray[np.float32] | None:
+    vector = (document.get(VECTORS) or {}).get(config.hybrid.embedder)
+    return np.asarray(vector, dtype=np.float32) if vector is not None and len(vector) else None
+
+
+class _Vectors:
+    """The unit vectors of one index generation in memory (float32, for BLAS), by row number; `stamp`
+    says which state of the index they reflect. Writes of this process update them in place; another
+    process's write changes the index's stamp, and they are read again."""
+
+    def __init__(self, generation: str, stamp: str) -> None:
+        self.generation = generation
+        self.stamp = stamp
+        self.ids: dict[int, str] = {}
+        self.slot: dict[int, int] = {}
+        self.matrix: npt.NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
+        self.size = 0
+        self.free: list[int] = []
+
+    def put(self, row: int, doc_id: str, vector: npt.NDArray[np.float32] | None) -> None:
+        if vector is None or (self.matrix.shape[1] and vector.shape[0] != self.matrix.shape[1]):
+            self.remove(row)
+            return
+        if not self.matrix.shape[1]:
+            self.matrix = np.zeros((64, vector.shape[0]), dtype=np.float32)
+        slot = self.slot.get(row)
+        if slot is None:
+            slot = self.free.pop() if self.free else self._append()
+        self.matrix[slot] = vector
+        self.slot[row] = slot
+        self.ids[row] = doc_id
+
+    def remove(self, row: int) -> None:
+        self.ids.pop(row, None)
+        slot = self.slot.pop(row, None)
+        if slot is not None:
+            self.free.append(slot)
+
+    def _append(self) -> int:
+        if self.size == self.matrix.shape[0]:
+            grown = np.zeros((max(64, 2 * self.size), self.matrix.shape[1]), dtype=np.float32)
+            grown[: self.size] = self.matrix[: self.size]
+            self.matrix = grown
+        self.size += 1
+        return self.size - 1
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -101,10 +157,11 @@ def _tantivy_document(config: IndexConfig, document: Document) -> tantivy.Docume
     document = {k: v for k, v in document.items() if k != VECTORS}
     fields: dict[str, Any] = {
         _ID: str(document[config.primary_key]),
+        _ROW: _row_of(str(document[config.primary_key])),
         _SOURCE: json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode(),
     }
     vector = vectors.get(config.hybrid.embedder)
-    if vector:
+    if vector is not None and len(vector):
         fields[_VECTOR] = np.asarray(vector, dtype=np.float32).tobytes()
     for name in config.searchable:
         texts = [str(v) for v in _as_list(document.get(name)) if v not in (None, "")]
@@ -204,6 +261,8 @@ class EmbeddedBackend:
         self.root = root
         self._open: dict[str, _Open] = {}
         self._write_lock = threading.Lock()
+        self._vectors: dict[str, _Vectors] = {}
+        self._vectors_lock = threading.Lock()
 
     # -- index folders -------------------------------------------------------------------------------
 
@@ -231,6 +290,20 @@ class EmbeddedBackend:
     def _previous(self, config: IndexConfig) -> str | None:
         opened = self._open.get(config.uid)
         return opened.generation if opened else None
+
+    def _stamp(self, config: IndexConfig) -> str:
+        try:
+            return (self.root / config.uid / _STAMP).read_text().strip()
+        except FileNotFoundError:
+            return ""
+
+    def _restamp(self, config: IndexConfig) -> str:
+        stamp = uuid.uuid4().hex
+        path = self.root / config.uid / _STAMP
+        staging = path.with_suffix(f".{stamp[:6]}")
+        staging.write_text(stamp)
+        os.replace(staging, path)
+        return stamp
 
     def _opened(self, config: IndexConfig) -> _Open:
         pointer = self._pointer(config)
@@ -272,6 +345,16 @@ class EmbeddedBackend:
             finally:
                 writer.wait_merging_threads()
             opened.index.reload()
+            before, after = self._stamp(config), self._restamp(config)
+            with self._vectors_lock:
+                cached = self._vectors.get(config.uid)
+                if cached is not None and (cached.generation, cached.stamp) == (opened.generation, before):
+                    for doc_id in ids:
+                        cached.remove(_row_of(doc_id))
+                    for document in documents:
+                        doc_id = str(document[config.primary_key])
+                        cached.put(_row_of(doc_id), doc_id, _vector_of(config, document))
+                    cached.stamp = after
 
     async def prepare(self, config: IndexConfig, *, dimensions: int | None = None) -> None:
         await anyio.to_thread.run_sync(self._opened, config)
@@ -309,6 +392,7 @@ class EmbeddedBackend:
             raise
         with self._write_lock:
             self._publish(config, generation)
+            self._restamp(config)
         return count
 
     # -- reads ---------------------------------------------------------------------------------------
@@ -321,7 +405,7 @@ class EmbeddedBackend:
         filters = [builder.filter(f) for f in request.filters]
         searcher = opened.index.searcher()
         if text is not None and request.semantic is not None:
-            return self._hybrid(config, searcher, text, filters, request, request.semantic)
+            return self._hybrid(config, opened, searcher, text, filters, request, request.semantic)
         clauses = [(tantivy.Occur.Must, q) for q in ([text] if text is not None else []) + filters]
         query = tantivy.Query.boolean_query(clauses) if clauses else tantivy.Query.all_query()
         limit = max(0, min(request.per_page, config.max_total_hits - request.offset))
@@ -342,9 +426,26 @@ class EmbeddedBackend:
             facets=_facets(config, searcher, query, request.facets),
         )
 
+    def _cached_vectors(self, config: IndexConfig, opened: _Open, searcher: tantivy.Searcher) -> _Vectors:
+        stamp = self._stamp(config)
+        with self._vectors_lock:
+            cached = self._vectors.get(config.uid)
+            if cached is not None and (cached.generation, cached.stamp) == (opened.generation, stamp):
+                return cached
+            fresh = _Vectors(opened.generation, stamp)
+            everything = searcher.search(tantivy.Query.all_query(), limit=max(int(searcher.num_docs), 1))
+            for _, address in everything.hits:
+                doc = searcher.doc(address)
+                doc_id, raw = doc.get_first(_ID), doc.get_first(_VECTOR)
+                vector = np.frombuffer(bytes(raw), dtype=np.float32) if raw else None
+                fresh.put(_row_of(str(doc_id)), str(doc_id), vector)
+            self._vectors[config.uid] = fresh
+            return fresh
+
     def _hybrid(
         self,
         config: IndexConfig,
+        opened: _Open,
         searcher: tantivy.Searcher,
         text: tantivy.Query,
         filters: list[tantivy.Query],
@@ -354,48 +455,74 @@ class EmbeddedBackend:
         """Words and meaning fused. A document is found by its words, or by its calibrated similarity
         (at least the index's `minSemanticScore`, and `relativeSemanticScore` of the best), and ranked
         by (1 - ratio) * keyword + ratio * semantic, the keyword score being BM25 relative to the best
-        text match. Every document the filters keep is compared with the query: the indexes hold
-        posts and opportunities, thousands, not millions."""
-        kept = (
-            tantivy.Query.boolean_query([(tantivy.Occur.Must, f) for f in filters])
-            if filters
-            else tantivy.Query.all_query()
-        )
+        text match. The vectors live in memory (float16, by a row number that is a fast field), so
+        comparing the query with every document the filters keep reads no stored document."""
+        vectors = self._cached_vectors(config, opened, searcher)
         total_docs = max(int(searcher.num_docs), 1)
-        candidates = searcher.search(kept, limit=total_docs).hits
-        docs = {_key(address): searcher.doc(address) for _, address in candidates}
-        query_vector = np.asarray(semantic.vector, dtype=np.float32)
-        similarity: dict[tuple[int, int], float] = {}
-        for key, doc in docs.items():
-            raw = doc.get_first(_VECTOR)
-            if raw and len(raw) == query_vector.nbytes:
-                similarity[key] = semantic.score(
-                    float(np.frombuffer(bytes(raw), dtype=np.float32) @ query_vector)
-                )
+        kept_rows: list[int] | None = None
+        if filters:
+            kept = tantivy.Query.boolean_query([(tantivy.Occur.Must, f) for f in filters])
+            addresses = [address for _, address in searcher.search(kept, limit=total_docs).hits]
+            kept_rows = searcher.fast_field_values(_ROW, addresses)
+        rows: list[int] = []
+        cosines: npt.NDArray[np.float32] | None = None
+        query = np.asarray(semantic.vector, dtype=np.float32)
+        with self._vectors_lock:  # this process's writes change the vectors in place
+            if vectors.size and vectors.matrix.shape[1] == query.shape[0]:
+                if kept_rows is None:
+                    rows = list(vectors.slot)
+                    slots = list(vectors.slot.values())
+                    cosines = (vectors.matrix[: vectors.size] @ query)[slots]
+                else:
+                    rows = [r for r in kept_rows if r in vectors.slot]
+                    cosines = vectors.matrix[[vectors.slot[r] for r in rows]] @ query
         with_words = tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, text), *((tantivy.Occur.Must, f) for f in filters)]
         )
-        keyword = {
-            _key(address): score
-            for score, address in searcher.search(with_words, limit=config.max_total_hits).hits
-        }
+        text_hits = searcher.search(with_words, limit=config.max_total_hits).hits
+        text_rows = searcher.fast_field_values(_ROW, [address for _, address in text_hits])
+        keyword = {row: score for row, (score, _) in zip(text_rows, text_hits, strict=True)}
+        address_of = {row: address for row, (_, address) in zip(text_rows, text_hits, strict=True)}
         best = max(keyword.values(), default=0.0) or 1.0
-        least = semantic.least(max(similarity.values(), default=0.0))
-        found = set(keyword) | {key for key, score in similarity.items() if score >= least}
+        # The semantic scores stay in numpy: only the documents found, and those found by words, are
+        # looked at one by one.
+        similarity: dict[int, float] = {}
+        by_meaning: set[int] = set()
+        if cosines is not None and rows:
+            spread = semantic.same - semantic.unrelated
+            scores = np.clip((cosines - semantic.unrelated) / spread, 0.0, 1.0)
+            ordered = np.asarray(rows, dtype=np.int64)
+            chosen = np.flatnonzero(scores >= semantic.least(float(scores.max())))
+            similarity = dict(zip(ordered[chosen].tolist(), scores[chosen].tolist(), strict=True))
+            by_meaning = set(similarity) - set(keyword)
+            if keyword:  # the semantic score of what words found, wherever it ranks by meaning
+                sorter = np.argsort(ordered)
+                wanted = np.asarray(list(keyword), dtype=np.int64)
+                at = np.clip(np.searchsorted(ordered, wanted, sorter=sorter), 0, len(ordered) - 1)
+                hit = ordered[sorter[at]] == wanted
+                similarity.update(zip(wanted[hit].tolist(), scores[sorter[at][hit]].tolist(), strict=True))
+        found = set(keyword) | by_meaning
         fused = {
-            key: (1 - semantic.ratio) * keyword.get(key, 0.0) / best
-            + semantic.ratio * similarity.get(key, 0.0)
-            for key in found
+            row: (1 - semantic.ratio) * keyword.get(row, 0.0) / best
+            + semantic.ratio * similarity.get(row, 0.0)
+            for row in found
         }
-        sources = {key: json.loads(bytes(docs[key][_SOURCE][0])) for key in found}
-        ranked = sorted(found, key=lambda key: (-fused[key], sources[key].get(config.primary_key, "")))
+        ranked = sorted(found, key=lambda row: (-fused[row], row))[: config.max_total_hits]
+        with self._vectors_lock:
+            meaning_ids = [doc_id for doc_id in map(vectors.ids.get, by_meaning) if doc_id is not None]
+        if meaning_ids:  # where the documents found by meaning alone are
+            located = searcher.search(
+                tantivy.Query.term_set_query(opened.schema, _ID, meaning_ids), limit=len(meaning_ids)
+            ).hits
+            for row, (_, address) in zip(
+                searcher.fast_field_values(_ROW, [a for _, a in located]), located, strict=True
+            ):
+                address_of[row] = address
+        ranked = [row for row in ranked if row in address_of]
         if request.sort is not None:
-            attribute, direction = request.sort
-            present = [k for k in ranked if sources[k].get(attribute) is not None]
-            present.sort(key=lambda k: sources[k][attribute], reverse=direction == "desc")
-            ranked = present + [k for k in ranked if sources[k].get(attribute) is None]
-        ranked = ranked[: config.max_total_hits]
+            ranked = self._sorted(config, searcher, ranked, address_of, request.sort)
         page = ranked[request.offset : request.offset + request.per_page]
+        hits = [json.loads(bytes(searcher.doc(address_of[row])[_SOURCE][0])) for row in page]
         union = tantivy.Query.boolean_query(
             [
                 *((tantivy.Occur.Must, f) for f in filters),
@@ -406,11 +533,7 @@ class EmbeddedBackend:
                             (tantivy.Occur.Should, text),
                             (
                                 tantivy.Occur.Should,
-                                tantivy.Query.term_set_query(
-                                    self._opened(config).schema,
-                                    _ID,
-                                    [str(sources[k][config.primary_key]) for k in found],
-                                ),
+                                tantivy.Query.term_set_query(opened.schema, _ID, meaning_ids),
                             ),
                         ]
                     ),
@@ -418,7 +541,7 @@ class EmbeddedBackend:
             ]
         )
         return SearchResult(
-            hits=_displayed(config, [sources[k] for k in page]),
+            hits=_displayed(config, hits),
             total_hits=len(ranked),
             page=request.page,
             per_page=request.per_page,
@@ -426,6 +549,27 @@ class EmbeddedBackend:
             if found
             else {n: {} for n in request.facets},
         )
+
+    def _sorted(
+        self,
+        config: IndexConfig,
+        searcher: tantivy.Searcher,
+        rows: list[int],
+        address_of: dict[int, tantivy.DocAddress],
+        sort: tuple[str, str],
+    ) -> list[int]:
+        """`rows` (in relevance order) ordered by a sortable attribute; documents without it come last."""
+        attribute, direction = sort
+        addresses = [address_of[row] for row in rows]
+        if config.fields[attribute] == "integer":
+            values = searcher.fast_field_values(_filter_field(attribute), addresses)
+        else:
+            values = [json.loads(bytes(searcher.doc(a)[_SOURCE][0])).get(attribute) for a in addresses]
+        present = [(value, row) for value, row in zip(values, rows, strict=True) if value is not None]
+        present.sort(key=lambda pair: pair[0], reverse=direction == "desc")  # stable: relevance breaks ties
+        return [row for _, row in present] + [
+            row for value, row in zip(values, rows, strict=True) if value is None
+        ]
 
     async def search(self, config: IndexConfig, request: SearchRequest) -> SearchResult:
         return await anyio.to_thread.run_sync(self._search, config, request)

@@ -1,14 +1,13 @@
 """Normalising free-text skills to taxonomy concepts, with a confidence.
 
-First by label: the text equals (ignoring case, spacing and accents) a concept's preferred, alternative or
-hidden label — confidence 1.0. Failing that, by embedding similarity of the text to the concepts' labels,
-reusing the matcher's encoder — confidence is the cosine similarity, and nothing is returned below
-the threshold.
+First by label: the text equals (ignoring case, spacing, accents and script) a concept's preferred,
+alternative or hidden label — confidence 1.0. Failing that, by embedding similarity of the text to the
+concepts' labels, reusing the matcher's encoder — confidence is the cosine similarity, and nothing is
+returned below the threshold.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -17,12 +16,12 @@ import numpy.typing as npt
 
 from diaspora.ingest.esco import Concept
 from diaspora.matching.encoder import Encoder
+from diaspora.matching.scripts import fold
 
 
 def normalise_label(text: str) -> str:
-    """Case-, space- and accent-insensitive form of a label."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+    """Case-, space-, accent- and script-insensitive form of a label ("Ангиографија" = "angiografija")."""
+    return fold(text)
 
 
 @dataclass(frozen=True, slots=True)

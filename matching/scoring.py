@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from diaspora.matching.calibration import UNCALIBRATED, Calibration
 from diaspora.matching.documents import PostDocument, ProfileDocument, Skill
+from diaspora.matching.scripts import fold
 
 EncodeTexts = Callable[[Sequence[str]], npt.NDArray[np.float32]]
 
@@ -74,7 +75,7 @@ class Match:
 
 
 def _normalise(name: str) -> str:
-    return " ".join(name.casefold().split())
+    return fold(name)  # "Ангиографија" names the same skill as "angiografija"
 
 
 def match_skills(

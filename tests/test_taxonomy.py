@@ -191,3 +191,45 @@ def test_cli_import_reports_counts_and_refuses_bad_folders(tmp_path: Path) -> No
     assert count_rows(fresh, "taxonomy_concepts") == 0  # skills and occupations were read first: rolled back
     assert "relationType 'never'" in result.stderr
     assert "nothing was imported" in result.stderr
+
+
+def test_labels_meet_across_scripts() -> None:
+    assert (
+        normalise_label("ОДРЖАВАЊЕ  РАЧУНАЛА")
+        == normalise_label("Održavanje računala")
+        == "odrzavanje racunala"
+    )
+    found = SkillNormaliser(_skills(), encoder=None).normalise(["Одржавање рачунала"])
+    assert found[0] is not None
+    assert (found[0].uri, found[0].via) == (FIXTURE.format(7), "label")
+
+
+def test_a_skill_written_in_the_other_script_counts_as_the_same_skill() -> None:
+    import numpy as np
+
+    from diaspora.matching.documents import Skill
+    from diaspora.matching.scoring import match_skills
+
+    vectors = iter([np.array([[1.0, 0.0]], np.float32), np.array([[0.0, 1.0]], np.float32)])
+
+    def unrelated(texts: list[str]) -> np.ndarray:  # no help from the encoder: words alone must match
+        return next(vectors)
+
+    covered, missing, coverage = match_skills(
+        [Skill("коронарна ангиографија")], [Skill("Koronarna angiografija")], unrelated, 0.99
+    )
+    assert (len(covered), missing, coverage) == (1, [], 1.0)
+
+
+def test_skill_suggestions_are_found_in_either_script(api: Api) -> None:
+    staff, _ = api.organisation(country="RS")
+    api.post(staff, title="Интервентни кардиолог", required_skills=[{"name": "коронарна ангиографија"}])
+    api.post(staff, title="Kardiolog", required_skills=[{"name": "ehokardiografija"}])
+
+    def suggested(q: str) -> set[str]:
+        response = api.client.get("/api/taxonomy/skills", params={"q": q})
+        assert response.status_code == 200, response.text
+        return {item["label"] for item in response.json()["items"]}
+
+    assert "коронарна ангиографија" in suggested("angiograf")  # Latin typed, Cyrillic found
+    assert "ehokardiografija" in suggested("ехокардио")  # Cyrillic typed, Latin found

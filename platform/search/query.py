@@ -12,8 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import cyrtranslit
-
+from diaspora.matching.scripts import to_latin
 from diaspora.platform.search.config import IndexConfig
 
 MAX_QUERY_CHARS = 200
@@ -101,13 +100,6 @@ class SearchResult:
     @property
     def total_pages(self) -> int:
         return math.ceil(self.total_hits / self.per_page) if self.per_page else 0
-
-
-def to_latin(text: str) -> str:
-    """Serbian and Macedonian Cyrillic in Latin letters, so both spellings meet in one index."""
-    if not _CYRILLIC.search(text):
-        return text
-    return str(cyrtranslit.to_latin(cyrtranslit.to_latin(text, "sr"), "mk"))
 
 
 def transliterated(*texts: str | None) -> str:

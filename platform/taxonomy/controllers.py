@@ -6,9 +6,10 @@ import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from diaspora.matching.scripts import has_cyrillic, to_cyrillic, to_latin
 from diaspora.platform.db.models import PostSkill, TaxonomyConcept
 
 
@@ -32,13 +33,21 @@ class TaxonomyController(Controller):
         q: Annotated[str, QueryParameter(min_length=2, max_length=100)],
         limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
     ) -> SkillSuggestions:
-        needle = q.strip().lower()
+        # Typed in either script, found in either: "ангиограф" finds "angiografija" and the other way.
+        typed = q.strip().lower()
+        needles = list(
+            dict.fromkeys((typed, to_latin(typed), to_cyrillic(typed) if not has_cyrillic(typed) else typed))
+        )
         label = func.lower(TaxonomyConcept.preferred_label)
         rows = await db_session.execute(
             select(TaxonomyConcept.uri, TaxonomyConcept.preferred_label)
-            .where(TaxonomyConcept.kind == "skill", label.contains(needle, autoescape=True))
+            .where(
+                TaxonomyConcept.kind == "skill", or_(*(label.contains(n, autoescape=True) for n in needles))
+            )
             .order_by(
-                case((label.startswith(needle, autoescape=True), 0), else_=1), func.length(label), label
+                case((or_(*(label.startswith(n, autoescape=True) for n in needles)), 0), else_=1),
+                func.length(label),
+                label,
             )
             .limit(limit)
         )
@@ -48,7 +57,7 @@ class TaxonomyController(Controller):
             name = func.lower(PostSkill.name)
             asked = await db_session.scalars(
                 select(PostSkill.name)
-                .where(name.contains(needle, autoescape=True))
+                .where(or_(*(name.contains(n, autoescape=True) for n in needles)))
                 .group_by(PostSkill.name)
                 .order_by(func.count().desc(), PostSkill.name)
                 .limit(limit - len(items))

@@ -288,6 +288,34 @@ def test_reindex_rebuilds_the_index_from_the_database(api: Api) -> None:
     assert found(api, q="solar") == [created["id"]]
 
 
+def test_an_index_written_by_an_earlier_version_is_rebuilt_at_start(api: Api) -> None:
+    """An upgrade: the embedded index on disk has an older set of fields. The next process rebuilds it from
+    the database instead of failing every search."""
+    import tantivy
+
+    sync = sync_of(api)
+    admin = api.admin()
+    staff, _ = api.organisation(admin=admin)
+    created = api.client.post("/api/opportunities", headers=staff, json=INVESTMENT).json()
+    publish(api, admin, created["id"])
+    drain(api)
+    folder = sync.settings.data_dir / "search" / "opportunities"
+    old = tantivy.SchemaBuilder()
+    old.add_text_field("_id", stored=True, tokenizer_name="raw", fast=True)
+    (folder / "g0-old").mkdir()
+    tantivy.Index(old.build(), path=str(folder / "g0-old"))
+    (folder / "CURRENT").write_text("g0-old")
+
+    upgraded = SearchSync(sync.settings, sync.engine)  # the next process, started on the old index
+    try:
+        api.client.blocking_portal.call(upgraded.drain)
+        request = SearchRequest(q="solar")
+        result = api.client.blocking_portal.call(upgraded.search, "opportunities", request)
+        assert [hit["id"] for hit in result.hits] == [created["id"]]
+    finally:
+        api.client.blocking_portal.call(upgraded.close)
+
+
 def test_the_web_process_syncs_by_itself_in_embedded_mode(settings: Any) -> None:
     from diaspora.platform.app import create_app
 

@@ -263,6 +263,7 @@ class EmbeddedBackend:
         self._write_lock = threading.Lock()
         self._vectors: dict[str, _Vectors] = {}
         self._vectors_lock = threading.Lock()
+        self.outdated: set[str] = set()  # indexes found in an older layout, replaced by empty ones
 
     # -- index folders -------------------------------------------------------------------------------
 
@@ -316,7 +317,16 @@ class EmbeddedBackend:
         if current is not None and current.generation == generation:
             return current
         schema = _schema(config)
-        index = tantivy.Index(schema, path=str(pointer.parent / generation), reuse=True)
+        try:
+            index = tantivy.Index(schema, path=str(pointer.parent / generation), reuse=True)
+        except ValueError as exc:
+            if "schema does not match" not in str(exc):
+                raise
+            # Written by an earlier version with other fields: start an empty generation, and say so,
+            # so that the search service rebuilds it from the database.
+            generation, index = self._new_generation(config)
+            self._publish(config, generation)
+            self.outdated.add(config.uid)
         analyzer = _analyzer(config)
         index.register_tokenizer(_ANALYZER, analyzer)
         opened = _Open(generation, index, schema, analyzer)
@@ -463,7 +473,7 @@ class EmbeddedBackend:
         if filters:
             kept = tantivy.Query.boolean_query([(tantivy.Occur.Must, f) for f in filters])
             addresses = [address for _, address in searcher.search(kept, limit=total_docs).hits]
-            kept_rows = searcher.fast_field_values(_ROW, addresses)
+            kept_rows = _rows(searcher, addresses)
         rows: list[int] = []
         cosines: npt.NDArray[np.float32] | None = None
         query = np.asarray(semantic.vector, dtype=np.float32)
@@ -480,7 +490,7 @@ class EmbeddedBackend:
             [(tantivy.Occur.Must, text), *((tantivy.Occur.Must, f) for f in filters)]
         )
         text_hits = searcher.search(with_words, limit=config.max_total_hits).hits
-        text_rows = searcher.fast_field_values(_ROW, [address for _, address in text_hits])
+        text_rows = _rows(searcher, [address for _, address in text_hits])
         keyword = {row: score for row, (score, _) in zip(text_rows, text_hits, strict=True)}
         address_of = {row: address for row, (_, address) in zip(text_rows, text_hits, strict=True)}
         best = max(keyword.values(), default=0.0) or 1.0
@@ -514,9 +524,7 @@ class EmbeddedBackend:
             located = searcher.search(
                 tantivy.Query.term_set_query(opened.schema, _ID, meaning_ids), limit=len(meaning_ids)
             ).hits
-            for row, (_, address) in zip(
-                searcher.fast_field_values(_ROW, [a for _, a in located]), located, strict=True
-            ):
+            for row, (_, address) in zip(_rows(searcher, [a for _, a in located]), located, strict=True):
                 address_of[row] = address
         ranked = [row for row in ranked if row in address_of]
         if request.sort is not None:
@@ -588,8 +596,9 @@ class EmbeddedBackend:
         self._open.clear()
 
 
-def _key(address: tantivy.DocAddress) -> tuple[int, int]:
-    return (address.segment_ord, address.doc)
+def _rows(searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]) -> list[int]:
+    """The row numbers of documents, in order (every document has one)."""
+    return [int(row or 0) for row in searcher.fast_field_values(_ROW, addresses)]
 
 
 def _displayed(config: IndexConfig, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -134,9 +134,16 @@ class SearchSync:
             await vectorising.vectors.keep(self.sessions, source_entity, vectorising.fresh)
 
     async def prepare(self) -> None:
+        """Apply settings; an index the back end found in an older layout is rebuilt from the database
+        (the caller holds the consumer lock)."""
         dimensions = await self._dimensions()
-        for config in self.configs.values():
+        for name, config in self.configs.items():
             await self.backend.prepare(config, dimensions=dimensions)
+            outdated: set[str] = getattr(self.backend, "outdated", set())
+            if config.uid in outdated:
+                log.warning("search index %s was in an older layout: rebuilding it from the database", name)
+                await self._rebuild(name)
+                outdated.discard(config.uid)
         self._prepared = True
 
     async def process_once(self, *, limit: int = 500) -> SyncReport:
@@ -230,15 +237,20 @@ class SearchSync:
         """Rebuild one index from the database and swap it in; searches go on meanwhile."""
         config = self.configs[name]
         started = time.perf_counter()
-        source = SOURCES[name]
-        vectorising = self._vectorising(config)
         async with self._exclusive(wait=True):
             await self.backend.prepare(config, dimensions=await self._dimensions())
-            async with self.sessions() as session:
-                batches = all_documents(session, source, vectorising=vectorising)
-                count = await self.backend.rebuild(config, batches, progress)
-            await self._keep(source.entity_type, vectorising)
+            count = await self._rebuild(name, progress)
         log.info("reindexed %s: %d documents in %.1f s", name, count, time.perf_counter() - started)
+        return count
+
+    async def _rebuild(self, name: str, progress: Progress | None = None) -> int:
+        config, source = self.configs[name], SOURCES[name]
+        vectorising = self._vectorising(config)
+        async with self.sessions() as session:
+            count = await self.backend.rebuild(
+                config, all_documents(session, source, vectorising=vectorising), progress
+            )
+        await self._keep(source.entity_type, vectorising)
         return count
 
     async def search(self, name: str, request: SearchRequest) -> SearchResult:

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     )
     max_request_body_bytes: int = Field(default=1_000_000, ge=1024)
     search_backend: Literal["embedded", "meilisearch"] = "embedded"
+    warm_up_on_start: bool = Field(
+        default=True,
+        description="Load the encoder at start rather than in the first request that needs it, then move "
+        "everything loaded into the garbage collector's permanent generation (gc.freeze): full collections "
+        "otherwise walk the model's and caches' objects and stall requests for hundreds of milliseconds.",
+    )
     search_hybrid: bool = Field(
         default=True,
         description="Search by meaning as well as by words, with the matcher's encoder: a query in one "

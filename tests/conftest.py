@@ -98,6 +98,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         password_hash_memory_kib=1024,
         # Answer registration and reset at once; tests/test_security.py checks the floor itself.
         anonymous_answer_floor_ms=0,
+        warm_up_on_start=False,  # tests/test_startup.py checks it; a full collection per test app is slow
     )
 
 

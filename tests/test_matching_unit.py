@@ -160,6 +160,28 @@ def test_top_k_matches_brute_force(dtype: str) -> None:
         index.upsert(ProfileDocument("bad"), np.zeros(3, dtype=np.float32))
 
 
+@pytest.mark.parametrize("kept", [1, 3, 25, 60, 250, 500])
+def test_top_k_is_exact_whether_it_scores_the_kept_rows_or_scans(kept: int) -> None:
+    """Few kept rows are scored alone, many by a scan of the whole matrix: the same answer either way,
+    including when fewer rows are kept than asked for."""
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((500, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = ProfileIndex(32, dtype="float32")
+    for n, vector in enumerate(vectors):
+        index.upsert(ProfileDocument(f"p{n}"), vector)
+    index.remove("p11")
+    mask = np.zeros(500, dtype=bool)
+    mask[rng.choice(500, size=kept, replace=False)] = True
+    mask[11] = True  # removed: never returned, even when allowed
+    query = rng.standard_normal(32).astype(np.float32)
+    query /= np.linalg.norm(query)
+    rows, scores = index.top_k(query, 10, mask)
+    allowed = [i for i in np.argsort(-(vectors @ query)) if mask[i] and i != 11]
+    assert [int(r) for r in rows] == allowed[:10]
+    assert np.allclose(scores, (vectors @ query)[allowed[:10]], atol=1e-5)
+
+
 def test_post_index_filters_for_recommendations() -> None:
     index = PostIndex(8)
     index.upsert(

@@ -3,7 +3,8 @@
 A query's words find documents that share them (typo-tolerant, both scripts); its meaning finds those
 written in another language: "kardiolog", "кардиолог" and "Kardiologe" all reach a post asking for an
 interventional cardiologist. Documents take their vectors from the embedding store (a post's is the
-very vector the matcher uses, so it is encoded once), queries are encoded on arrival and remembered.
+very vector the matcher uses, so it is encoded once), queries are encoded on arrival and remembered
+(`Encoder.encode_cached`, as skill names are).
 
 Both back ends receive the same thing: documents carry `_vectors: {embedder: [...]}` (Meilisearch's
 format for user-provided vectors) and a request carries a `Semantic` (the query vector, the model's
@@ -13,13 +14,10 @@ where it does so (`embedded.py`, `meili.py`).
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from diaspora.matching.calibration import calibration_for
@@ -33,7 +31,6 @@ from diaspora.platform.search.config import IndexConfig
 from diaspora.platform.search.query import Semantic
 
 VECTORS = "_vectors"
-_QUERY_CACHE = 2_000
 
 
 def opportunity_text(row: Opportunity) -> str:
@@ -57,8 +54,6 @@ class SearchVectors:
         self.encoder = encoder
         self.store = EmbeddingStore(encoder)
         self.calibration = calibration_for(encoder.model_name)
-        self._queries: OrderedDict[str, tuple[float, ...]] = OrderedDict()
-        self._lock = threading.Lock()
 
     @property
     def dimension(self) -> int:
@@ -92,18 +87,9 @@ class SearchVectors:
                 await self.store.store(session, entity_type, fresh)
 
     def semantic(self, config: IndexConfig, q: str) -> Semantic:
-        """The request's meaning (encodes the query: call from a thread)."""
-        with self._lock:
-            vector = self._queries.get(q)
-            if vector is not None:
-                self._queries.move_to_end(q)
-        if vector is None:
-            encoded = self.encoder.encode([q], side="query")[0]
-            vector = tuple(float(x) for x in np.asarray(encoded, dtype=np.float32))
-            with self._lock:
-                self._queries[q] = vector
-                while len(self._queries) > _QUERY_CACHE:
-                    self._queries.popitem(last=False)
+        """The request's meaning (encodes the query, remembered with the encoder's short texts: call
+        from a thread)."""
+        vector = tuple(float(x) for x in self.encoder.encode_cached([q])[0])
         return Semantic(
             vector=vector,
             unrelated=self.calibration.unrelated,

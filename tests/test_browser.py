@@ -86,7 +86,22 @@ def server(live_settings: Settings) -> Iterator[str]:
     while not live.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert live.started, "the server did not start"
-    yield f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}"
+    # The server indexes the demo in the background (each document with its vector, the encoder loading
+    # first): the journeys start once both indexes hold documents, as a person arriving later would find them.
+    import httpx
+
+    def indexed(index: str) -> bool:
+        found = httpx.get(f"{base}/api/search/{index}", params={"per_page": 1}, timeout=30).json()
+        return bool(found["total_hits"])
+
+    while time.monotonic() < deadline + 120:
+        if indexed("opportunities") and indexed("posts"):
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("the server did not index the demo data")
+    yield base
     live.should_exit = True
     thread.join(timeout=30)
 

@@ -153,16 +153,15 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _tantivy_document(config: IndexConfig, document: Document) -> tantivy.Document:
-    vectors = document.get(VECTORS) or {}
+    vector = _vector_of(config, document)
     document = {k: v for k, v in document.items() if k != VECTORS}
     fields: dict[str, Any] = {
         _ID: str(document[config.primary_key]),
         _ROW: _row_of(str(document[config.primary_key])),
         _SOURCE: json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode(),
     }
-    vector = vectors.get(config.hybrid.embedder)
-    if vector is not None and len(vector):
-        fields[_VECTOR] = np.asarray(vector, dtype=np.float32).tobytes()
+    if vector is not None:
+        fields[_VECTOR] = vector.tobytes()
     for name in config.searchable:
         texts = [str(v) for v in _as_list(document.get(name)) if v not in (None, "")]
         if texts:

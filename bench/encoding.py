@@ -28,7 +28,7 @@ DEFAULT_BATCH = 32  # sentence-transformers' own default
 
 
 def demo_texts(n: int, seed: int = 3) -> list[str]:
-    from diaspora.platform.demo import PROFESSIONS, RESIDENCE
+    from diaspora.platform.demo.catalogue import PROFESSIONS, RESIDENCE
 
     rng = random.Random(seed)
     texts = []

@@ -34,7 +34,7 @@ HEADER = (
 
 
 def write_csv(path: Path, rows: int) -> None:
-    from diaspora.platform.demo import PROFESSIONS
+    from diaspora.platform.demo.catalogue import PROFESSIONS
 
     rng = random.Random(5)
     with path.open("w", encoding="utf-8") as handle:

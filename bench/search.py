@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from diaspora.platform.demo import INVESTMENTS, ORGANISATIONS, VOLUNTEERING
+from diaspora.platform.demo.catalogue import INVESTMENTS, ORGANISATIONS, VOLUNTEERING
 from diaspora.platform.search.config import load
 from diaspora.platform.search.embedded import EmbeddedBackend
 from diaspora.platform.search.query import Semantic, parse_request, transliterated

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -14,6 +14,7 @@ from diaspora.matching.documents import PostDocument, ProfileDocument, Skill
 from diaspora.matching.scripts import fold
 
 EncodeTexts = Callable[[Sequence[str]], npt.NDArray[np.float32]]
+COMPONENTS = ("semantic", "skills", "availability", "languages")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,9 @@ class ScoringWeights:
             raise ValueError("weights must be non-negative and not all zero")
         if self.skill_threshold is not None and not -1.0 <= self.skill_threshold <= 1.0:
             raise ValueError("skill_threshold is a cosine similarity, between -1 and 1")
+
+    def by_component(self) -> dict[str, float]:
+        return {name: float(getattr(self, name)) for name in COMPONENTS}
 
     @property
     def threshold(self) -> float:
@@ -143,9 +147,7 @@ def score_pair(
 ) -> Match:
     """The combined score and explanation of one profile for one post (the id is the profile's)."""
     explanation = Explanation(semantic_similarity=round(semantic, 4))
-    parts: dict[str, tuple[float, float]] = {
-        "semantic": (weights.semantic, weights.calibration.fit(semantic))
-    }
+    values = {"semantic": weights.calibration.fit(semantic)}  # the components that apply to this pair
 
     if post.required_skills:
         covered, missing, coverage = match_skills(
@@ -153,20 +155,32 @@ def score_pair(
         )
         explanation.covered_skills, explanation.missing_skills = covered, missing
         explanation.skill_coverage = round(coverage, 4)
-        parts["skills"] = (weights.skills, coverage)
+        values["skills"] = coverage
 
     overlap = availability_overlap_days(profile, post)
     if overlap is not None and post.start is not None and post.end is not None:
         explanation.availability_overlap_days = overlap
-        parts["availability"] = (weights.availability, min(1.0, overlap / _post_days(post.start, post.end)))
+        values["availability"] = min(1.0, overlap / _post_days(post.start, post.end))
 
     if post.languages:
         spoken = set(profile.languages)
         explanation.languages_matched = [code for code in post.languages if code in spoken]
         explanation.languages_missing = [code for code in post.languages if code not in spoken]
-        parts["languages"] = (weights.languages, len(explanation.languages_matched) / len(post.languages))
+        values["languages"] = len(explanation.languages_matched) / len(post.languages)
 
-    total_weight = sum(w for w, _ in parts.values())
-    score = sum(w * value for w, value in parts.values()) / total_weight if total_weight else semantic
-    explanation.components = {name: round(value, 4) for name, (_, value) in parts.items()}
-    return Match(id=profile.id, score=round(float(score), 6), explanation=explanation)
+    score = combine(values, weights.by_component())
+    explanation.components = {name: round(value, 4) for name, value in values.items()}
+    return Match(
+        id=profile.id, score=round(float(semantic if score is None else score), 6), explanation=explanation
+    )
+
+
+def combine(values: Mapping[str, float], weights: Mapping[str, float]) -> float | None:
+    """The scoring rule, the one place it is written: the weighted mean of the components that apply to a
+    pair (those in `values`), the others left out and the weights renormalised; None when no component
+    that applies carries weight. Matching scores with it, and learning from answers evaluates weights with
+    it (`platform/campaigns/learning.py`)."""
+    total = sum(weights[name] for name in values)
+    if total <= 0:
+        return None
+    return sum(weights[name] * value for name, value in values.items()) / total

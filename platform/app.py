@@ -24,7 +24,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.matching import languages
 from diaspora.platform import openapi
@@ -37,11 +37,9 @@ from diaspora.platform.core.guards import LoginRequired, login_redirect
 from diaspora.platform.core.headers import SecurityHeaders
 from diaspora.platform.db import migrate
 from diaspora.platform.imports.controllers import ImportController
-from diaspora.platform.jobs import BackgroundJobs
 from diaspora.platform.matches.controllers import MatchController
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.matches.weights import ScoringWeightsController
-from diaspora.platform.notifications.mail import MailSender
 from diaspora.platform.opportunities.controllers import OpportunityController
 from diaspora.platform.organisations.controllers import OrganisationController
 from diaspora.platform.posts.controllers import PostController
@@ -56,7 +54,7 @@ from diaspora.platform.web.member import MemberPages
 from diaspora.platform.web.ministry import MinistryPages
 from diaspora.platform.web.organisation import OrganisationPages
 from diaspora.platform.web.pages import PageController
-from diaspora.platform.wiring import open_database
+from diaspora.platform.wiring import build_platform
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "frontend_templates"
 
@@ -126,25 +124,17 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
     )
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = open_database(url, echo=settings.database_echo)
+    parts = build_platform(settings)
     alchemy = SQLAlchemyAsyncConfig(
-        engine_instance=engine,
+        engine_instance=parts.engine,
         before_send_handler="autocommit_include_redirects",
         session_config=AsyncSessionConfig(expire_on_commit=False),
     )
+    matching, search, mail = parts.matching, parts.search, parts.mail
 
     def migrate_schema() -> None:
         if settings.migrate_on_start:
             migrate.upgrade(url)
-
-    matching = MatchingEngine(settings, async_sessionmaker(engine, expire_on_commit=False))
-
-    search = SearchSync(settings, engine, encoder=matching.encoder)
-    mail = MailSender(settings, async_sessionmaker(engine, expire_on_commit=False))
-
-    jobs = BackgroundJobs(
-        settings, async_sessionmaker(engine, expire_on_commit=False), matching, search, mail
-    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -158,7 +148,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
                 return
             # Embedded mode: no worker runs, so this process runs the background jobs.
             stop = asyncio.Event()
-            running = asyncio.create_task(jobs.run(stop), name="background-jobs")
+            running = asyncio.create_task(parts.jobs.run(stop), name="background-jobs")
             try:
                 yield
             finally:
@@ -240,6 +230,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             title="Diaspora skills-matching platform",
             version="0.1.0",
             path="/schema",
+            openapi_router=openapi.schema_router("/schema", search.configs),
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         exception_handlers=exception_handlers,
@@ -247,5 +238,4 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
         state=State({"settings": settings, "matching": matching, "search": search, "mail": mail}),
         debug=settings.debug,
     )
-    openapi.complete(app, search.configs)
     return app

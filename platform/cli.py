@@ -111,7 +111,7 @@ def worker(interval: float | None) -> None:
 @click.option("--seed", default=2027, show_default=True)
 def demo(profiles: int, seed: int) -> None:
     """Load the synthetic demo data set (once; a second run changes nothing)."""
-    from diaspora.platform import demo as demo_data
+    from diaspora.platform.demo import load as demo_data
 
     settings = get_settings()
     _prepare(settings)

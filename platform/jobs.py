@@ -15,7 +15,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from diaspora.platform.accounts.services import purge_expired_sessions
-from diaspora.platform.campaigns.services import expire_invitations
+from diaspora.platform.campaigns.invitations import expire_invitations
 from diaspora.platform.db import outbox
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.notifications.mail import MailSender

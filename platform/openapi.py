@@ -6,18 +6,20 @@
 - The search endpoints' parameters, which are named after the index's filterable attributes and so are
   read from `search_config/` (the same files that configure both search back ends).
 
-Done once, from the routes themselves, so a new route is documented by the same rules.
+Done from the routes themselves, so a new route is documented by the same rules, and only when the
+document is first asked for: like Litestar's own generation, an app that never serves its schema never
+builds it (a process starts faster, and so does each test's app).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar
-from litestar._openapi.plugin import OpenAPIPlugin
+from litestar import Litestar, Request, Router
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import (
     Components,
+    OpenAPI,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
@@ -127,9 +129,29 @@ def _search_parameters(config: IndexConfig) -> list[Parameter]:
     return parameters
 
 
-def complete(app: Litestar, search_configs: dict[str, IndexConfig]) -> None:
-    """Add the error responses and search parameters to the app's OpenAPI document, in place."""
-    openapi = app.plugins.get(OpenAPIPlugin).provide_openapi()
+_COMPLETED = "openapi_completed"
+
+
+def schema_router(path: str, search_configs: dict[str, IndexConfig]) -> Router:
+    """The router Litestar serves the schema and its viewers from (`OpenAPIConfig.openapi_router`): before
+    it first answers, the app's document is completed."""
+
+    def complete_first(request: Request[Any, Any, Any]) -> None:
+        document(request.app, search_configs)
+
+    return Router(path, route_handlers=[], include_in_schema=False, before_request=complete_first)
+
+
+def document(app: Litestar, search_configs: dict[str, IndexConfig]) -> OpenAPI:
+    """The app's OpenAPI document, completed (once) with the error responses and search parameters."""
+    openapi = app.openapi_schema  # built by Litestar on first use, then kept
+    if not app.state.get(_COMPLETED):
+        _complete(openapi, app, search_configs)
+        app.state[_COMPLETED] = True
+    return openapi
+
+
+def _complete(openapi: OpenAPI, app: Litestar, search_configs: dict[str, IndexConfig]) -> None:
     components = openapi.components if isinstance(openapi.components, Components) else Components()
     openapi.components = components
     components.schemas = {**(components.schemas or {}), PROBLEM: _problem_schema()}

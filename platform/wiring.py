@@ -1,18 +1,55 @@
-"""Where the layers are connected: the one way every process of the platform (web, worker, command line)
-opens the database, with the hooks that announce changes to searchable records installed first.
+"""Where the layers are connected: every process of the platform (web, worker, command line) opens the
+database here, with the hooks that announce changes to searchable records installed first, and the web
+process and the worker build their long-lived parts with the one function `build_platform`.
 
 The database layer itself knows nothing of search; the hooks are wired here, above both.
 """
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from diaspora.platform.db.engine import build_engine
+from diaspora.platform.jobs import BackgroundJobs
+from diaspora.platform.matches.engine import MatchingEngine
+from diaspora.platform.notifications.mail import MailSender
 from diaspora.platform.search import tracking
+from diaspora.platform.search.sync import SearchSync
+from diaspora.platform.settings import Settings
 
 
 def open_database(url: str, *, echo: bool = False) -> AsyncEngine:
     """An engine whose sessions write outbox events for every change search must learn about."""
     tracking.install()  # idempotent: one set of hooks per process
     return build_engine(url, echo=echo)
+
+
+@dataclass(frozen=True)
+class Platform:
+    """The long-lived parts of a process: one engine, the matcher, the search index's sync, the mail
+    sender and the scheduler that runs the background jobs over them."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    matching: MatchingEngine
+    search: SearchSync
+    mail: MailSender
+    jobs: BackgroundJobs
+
+    async def close(self) -> None:
+        await self.search.close()
+        await self.engine.dispose()
+
+
+def build_platform(settings: Settings) -> Platform:
+    """What the web process and the worker both run on, built the same way for both."""
+    engine = open_database(settings.effective_database_url, echo=settings.database_echo)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    matching = MatchingEngine(settings, sessions)
+    search = SearchSync(settings, engine, encoder=matching.encoder)
+    mail = MailSender(settings, sessions)
+    jobs = BackgroundJobs(settings, sessions, matching, search, mail)
+    return Platform(settings, engine, sessions, matching, search, mail, jobs)

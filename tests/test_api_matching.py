@@ -174,7 +174,7 @@ def test_embedding_store_encodes_only_changed_texts_and_forgets_erased_members(a
 
 
 def test_matches_and_recommendations_on_the_demo_data(api: Api) -> None:
-    from diaspora.platform.demo import DEMO_PASSWORD
+    from diaspora.platform.demo.load import DEMO_PASSWORD
 
     api.load_demo(profiles=80)
     staff = api.login("staff1@demo.example", DEMO_PASSWORD)

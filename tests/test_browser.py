@@ -60,7 +60,7 @@ def server(live_settings: Settings) -> Iterator[str]:
 
     from diaspora.platform.app import create_app
     from diaspora.platform.db import migrate
-    from diaspora.platform.demo import load_demo_data
+    from diaspora.platform.demo.load import load_demo_data
     from diaspora.platform.wiring import open_database
 
     settings = live_settings

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from diaspora.platform.db.models import Account, CampaignMatch, Consent, Profile
-from diaspora.platform.demo import DEMO_PASSWORD, MINISTRY_EMAIL, load_demo_data
+from diaspora.platform.demo.load import DEMO_PASSWORD, MINISTRY_EMAIL, load_demo_data
 from tests.conftest import Api
 
 pytestmark = pytest.mark.slow  # encodes the demo data set
@@ -289,7 +289,7 @@ def test_concurrent_answers_leave_exactly_one_standing(database_url: str, api: A
     api.client.post(f"{base}/invitations", headers=ministry, json={"match_ids": [item["id"]]})
     email = _email_of(api, item["profile"]["id"])
 
-    from diaspora.platform.campaigns import services
+    from diaspora.platform.campaigns import invitations
     from diaspora.platform.campaigns.schemas import AnswerIn
     from diaspora.platform.core.errors import ConflictError
     from diaspora.platform.core.policy import Actor
@@ -310,7 +310,7 @@ def test_concurrent_answers_leave_exactly_one_standing(database_url: str, api: A
         async def one(answer: str) -> str:
             try:
                 async with sessions() as session, session.begin():
-                    await services.answer(session, user, uuid.UUID(item["id"]), AnswerIn(answer=answer))
+                    await invitations.answer(session, user, uuid.UUID(item["id"]), AnswerIn(answer=answer))
                 return answer
             except ConflictError:
                 return "refused"

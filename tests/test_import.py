@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from diaspora.ingest.readers import ImportFileError
-from diaspora.platform.imports.services import ImportReport
+from diaspora.platform.imports.report import ImportReport
 from tests.conftest import Api, count_rows
 
 SAMPLES = Path(__file__).resolve().parent.parent / "ingest" / "samples"
@@ -254,3 +255,50 @@ def test_staff_upload_opportunities_which_wait_for_review(api: Api) -> None:
     unverified, _ = api.organisation(verified=False)
     body = api.client.post(url, headers=unverified, files={"file": ("o.csv", content, "text/csv")}).json()
     assert body["created"] == 0
+
+
+def test_an_imported_profile_is_stored_as_the_members_own_edit_would_store_it(
+    api: Api, tmp_path: Path
+) -> None:
+    # One writer of profile rows: repeated sectors collapse and the text's language is identified on both
+    # paths (the bulk insert once kept duplicates and left the language unknown).
+    header = (SAMPLES / "profiles.csv").read_text(encoding="utf-8").splitlines()[0]
+    row = (
+        "p-9;lena.berisha@example.org;Lena Berisha;;Kinderkrankenpflegerin;"
+        "Pflege von Frühgeborenen auf der Intensivstation in Graz.;AT;XK;Prizren;6;"
+        "health | health | education;sq:native | de:C2;Intensivpflege | Triage;;;;;yes;no"
+    )
+    path = tmp_path / "one.csv"
+    path.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    assert _import(api, "profiles", path).created == 1
+    member = api.register()
+    api.profile(
+        member,
+        headline="Kinderkrankenpflegerin",
+        summary="Pflege von Frühgeborenen auf der Intensivstation in Graz.",
+        residence_country="AT",
+        origin_country="XK",
+        sectors=["health", "health", "education"],
+        skills=[{"name": "Intensivpflege"}, {"name": "Triage"}],
+    )
+    stored = _rows(_db(api), "SELECT sectors, text_language FROM profiles ORDER BY created_at")
+    assert len(stored) == 2
+    imported, edited = ((json.loads(s) if isinstance(s, str) else s, lang) for s, lang in stored)
+    assert imported == edited == (["health", "education"], "de")
+
+
+def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    import asyncio
+
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def run() -> list[tuple[Any, ...]]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return [tuple(r) for r in (await conn.execute(text(sql))).all()]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())

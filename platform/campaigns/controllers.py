@@ -3,18 +3,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, MediaType, Response, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.platform.campaigns import dashboard as dashboards
-from diaspora.platform.campaigns import learning, services
+from diaspora.platform.campaigns import invitations, learning, placement, runs, setup
 from diaspora.platform.campaigns.schemas import (
     AnswerIn,
     CampaignIn,
     CampaignOut,
-    CampaignPage,
     CampaignStatusIn,
     InvitationList,
     InvitationOut,
@@ -57,7 +57,7 @@ class CampaignController(Controller):
         user: NamedDependency[Actor],
         data: JSONBody[CampaignIn],
     ) -> CampaignOut:
-        return services.campaign_out(await services.create_campaign(db_session, user, data))
+        return setup.campaign_out(await setup.create_campaign(db_session, user, data))
 
     @get("/", summary="Your ministry's campaigns")
     async def list_(
@@ -65,11 +65,9 @@ class CampaignController(Controller):
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[Actor],
         page: NamedDependency[Pagination],
-    ) -> CampaignPage:
-        rows, total = await services.list_campaigns(db_session, user, limit=page.limit, offset=page.offset)
-        return CampaignPage(
-            items=[services.campaign_out(c) for c in rows], total=total, limit=page.limit, offset=page.offset
-        )
+    ) -> OffsetPagination[CampaignOut]:
+        rows, total = await setup.list_campaigns(db_session, user, limit=page.limit, offset=page.offset)
+        return page.of([setup.campaign_out(c) for c in rows], total)
 
     @get("/{campaign_id:uuid}", summary="One campaign")
     async def get_one(
@@ -78,7 +76,7 @@ class CampaignController(Controller):
         user: NamedDependency[Actor],
         campaign_id: FromPath[uuid.UUID],
     ) -> CampaignOut:
-        return services.campaign_out(await services.get_campaign(db_session, user, campaign_id))
+        return setup.campaign_out(await setup.get_campaign(db_session, user, campaign_id))
 
     @put("/{campaign_id:uuid}", summary="Replace a campaign's settings and posts")
     async def replace(
@@ -88,7 +86,7 @@ class CampaignController(Controller):
         campaign_id: FromPath[uuid.UUID],
         data: JSONBody[CampaignIn],
     ) -> CampaignOut:
-        return services.campaign_out(await services.update_campaign(db_session, user, campaign_id, data))
+        return setup.campaign_out(await setup.update_campaign(db_session, user, campaign_id, data))
 
     @post("/{campaign_id:uuid}/status", status_code=200, summary="Move the campaign on (or close it)")
     async def status(
@@ -98,7 +96,7 @@ class CampaignController(Controller):
         campaign_id: FromPath[uuid.UUID],
         data: JSONBody[CampaignStatusIn],
     ) -> CampaignOut:
-        return services.campaign_out(await services.set_status(db_session, user, campaign_id, data.status))
+        return setup.campaign_out(await setup.set_status(db_session, user, campaign_id, data.status))
 
     @post(
         "/{campaign_id:uuid}/run",
@@ -113,8 +111,8 @@ class CampaignController(Controller):
         campaign_id: FromPath[uuid.UUID],
         pairs: NamedDependency[Pagination],
     ) -> ProposalOut:
-        campaign = await services.run_matching(db_session, matching, user, campaign_id)
-        _, rows = await services.proposal(db_session, user, campaign.id)
+        campaign = await runs.run_matching(db_session, matching, user, campaign_id)
+        _, rows = await runs.proposal(db_session, user, campaign.id)
         return _proposal_page(campaign, rows, pairs)
 
     @get("/{campaign_id:uuid}/proposal", summary="The proposal and the answers so far, with explanations")
@@ -125,7 +123,7 @@ class CampaignController(Controller):
         campaign_id: FromPath[uuid.UUID],
         pairs: NamedDependency[Pagination],
     ) -> ProposalOut:
-        campaign, rows = await services.proposal(db_session, user, campaign_id)
+        campaign, rows = await runs.proposal(db_session, user, campaign_id)
         return _proposal_page(campaign, rows, pairs)
 
     @post(
@@ -139,9 +137,9 @@ class CampaignController(Controller):
         campaign_id: FromPath[uuid.UUID],
         data: JSONBody[PairIn],
     ) -> MatchOut:
-        row = await services.add_pair(db_session, matching, user, campaign_id, data)
-        (loaded,) = await services._matches(db_session, campaign_id, [row.id])
-        return services.match_out(loaded)
+        row = await runs.add_pair(db_session, matching, user, campaign_id, data)
+        (loaded,) = await runs.pairs(db_session, campaign_id, [row.id])
+        return runs.match_out(loaded)
 
     @patch("/{campaign_id:uuid}/matches/{match_id:uuid}", summary="Pin or exclude a proposed pair")
     async def change(
@@ -152,7 +150,7 @@ class CampaignController(Controller):
         match_id: FromPath[uuid.UUID],
         data: JSONBody[MatchChangeIn],
     ) -> MatchOut:
-        return services.match_out(await services.change_match(db_session, user, campaign_id, match_id, data))
+        return runs.match_out(await runs.change_match(db_session, user, campaign_id, match_id, data))
 
     @post(
         "/{campaign_id:uuid}/invitations", status_code=200, summary="Invite proposed people (all or nothing)"
@@ -164,8 +162,8 @@ class CampaignController(Controller):
         campaign_id: FromPath[uuid.UUID],
         data: JSONBody[InviteIn],
     ) -> list[MatchOut]:
-        rows = await services.invite(db_session, user, campaign_id, data)
-        return [services.match_out(r) for r in rows]
+        rows = await invitations.invite(db_session, user, campaign_id, data)
+        return [runs.match_out(r) for r in rows]
 
     @post(
         "/{campaign_id:uuid}/matches/{match_id:uuid}/place",
@@ -179,8 +177,8 @@ class CampaignController(Controller):
         campaign_id: FromPath[uuid.UUID],
         match_id: FromPath[uuid.UUID],
     ) -> MatchOut:
-        row = await services.place(db_session, user, campaign_id, match_id)
-        return services.match_out(row)
+        row = await placement.place(db_session, user, campaign_id, match_id)
+        return runs.match_out(row)
 
     @get(
         "/{campaign_id:uuid}/dashboard",
@@ -223,7 +221,7 @@ def _proposal_page(campaign: Any, rows: list[Any], page: Pagination) -> Proposal
     return ProposalOut(
         campaign.id,
         dict(campaign.last_run),
-        [services.match_out(r) for r in shown],
+        [runs.match_out(r) for r in shown],
         total=len(rows),
         limit=page.limit,
         offset=page.offset,
@@ -246,7 +244,7 @@ class InvitationController(Controller):
         user: NamedDependency[Actor],
         page: NamedDependency[Pagination],
     ) -> InvitationList:
-        items = await services.my_invitations(db_session, user)
+        items = await invitations.my_invitations(db_session, user)
         return InvitationList(
             items=page.window(items),
             total=len(items),
@@ -262,6 +260,6 @@ class InvitationController(Controller):
         match_id: FromPath[uuid.UUID],
         data: JSONBody[AnswerIn],
     ) -> InvitationOut:
-        await services.answer(db_session, user, match_id, data)
-        items = await services.my_invitations(db_session, user)
+        await invitations.answer(db_session, user, match_id, data)
+        items = await invitations.my_invitations(db_session, user)
         return next(i for i in items if i.id == match_id)

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.matching.encoder import Encoder
-from diaspora.platform.campaigns.services import HELD, _campaign_posts, get_campaign
+from diaspora.platform.campaigns.runs import campaign_posts
+from diaspora.platform.campaigns.setup import HELD, get_campaign
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.spreadsheet import SafeWriter
 from diaspora.platform.db.models import CampaignMatch, Consent, MatchState, Profile, ProfileSkill
@@ -134,7 +135,7 @@ async def dashboard(
     session: AsyncSession, engine: MatchingEngine, user: Actor, campaign_id: uuid.UUID
 ) -> DashboardOut:
     campaign = await get_campaign(session, user, campaign_id)
-    posts = await _campaign_posts(session, campaign)
+    posts = await campaign_posts(session, campaign)
     rows = list(
         (
             await session.scalars(

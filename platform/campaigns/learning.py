@@ -15,13 +15,12 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from diaspora.matching.scoring import ScoringWeights
-from diaspora.platform.campaigns.services import get_campaign
+from diaspora.matching.scoring import COMPONENTS, ScoringWeights, combine
+from diaspora.platform.campaigns.setup import get_campaign
 from diaspora.platform.core.errors import ConflictError
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import CampaignMatch, MatchState
 
-COMPONENTS = ("semantic", "skills", "availability", "languages")
 MIN_PER_CLASS = 3
 
 
@@ -39,14 +38,18 @@ class LearntWeightsOut(msgspec.Struct):
 
 
 def _weights_of(weights: ScoringWeights) -> np.ndarray:
-    return np.array([weights.semantic, weights.skills, weights.availability, weights.languages])
+    return np.array([weights.by_component()[c] for c in COMPONENTS])
 
 
 def _score(features: np.ndarray, present: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """The platform's scoring rule: a weighted mean over the components that apply to each pair."""
-    w = present * weights
-    total = w.sum(axis=1)
-    return np.where(total > 0, (features * w).sum(axis=1) / np.where(total > 0, total, 1), 0.0)
+    """Each pair's score under `weights`, by the matcher's own rule (`scoring.combine`)."""
+    by_name = dict(zip(COMPONENTS, (float(w) for w in weights), strict=True))
+    return np.array(
+        [
+            combine({c: float(f) for c, f, p in zip(COMPONENTS, row, mask, strict=True) if p}, by_name) or 0.0
+            for row, mask in zip(features, present, strict=True)
+        ]
+    )
 
 
 def _suggest(features: np.ndarray, present: np.ndarray, outcomes: np.ndarray) -> np.ndarray:

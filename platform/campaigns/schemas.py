@@ -85,13 +85,6 @@ class CampaignOut(msgspec.Struct):
     updated_at: datetime
 
 
-class CampaignPage(msgspec.Struct):
-    items: list[CampaignOut]
-    total: int
-    limit: int
-    offset: int
-
-
 class MatchOut(msgspec.Struct):
     id: uuid.UUID
     post_id: uuid.UUID

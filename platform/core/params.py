@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
+from advanced_alchemy.service import OffsetPagination
 from litestar.params import QueryParameter
 
 from diaspora.platform.core.schemas import MAX_OFFSET, MAX_PAGE_SIZE
@@ -21,6 +22,10 @@ class Pagination:
     def window(self, items: Sequence[T]) -> list[T]:
         """This page of a list already loaded whole (one member's or one campaign's rows)."""
         return list(items[self.offset : self.offset + self.limit])
+
+    def of(self, items: Sequence[T], total: int) -> OffsetPagination[T]:
+        """A list endpoint's answer: this page's items and how many there are in all."""
+        return OffsetPagination(items=list(items), limit=self.limit, offset=self.offset, total=total)
 
 
 def provide_pagination(

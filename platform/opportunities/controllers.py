@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -22,7 +23,6 @@ from diaspora.platform.opportunities.schemas import (
     ModerationIn,
     OpportunityIn,
     OpportunityOut,
-    OpportunityPage,
 )
 
 
@@ -56,7 +56,7 @@ class OpportunityController(Controller):
         page: NamedDependency[Pagination],
         status: FromQuery[OpportunityStatus | None] = None,
         organisation_id: FromQuery[uuid.UUID | None] = None,
-    ) -> OpportunityPage:
+    ) -> OffsetPagination[OpportunityOut]:
         rows, total = await services.list_opportunities(
             db_session,
             maybe_user,
@@ -65,12 +65,7 @@ class OpportunityController(Controller):
             limit=page.limit,
             offset=page.offset,
         )
-        return OpportunityPage(
-            items=[services.opportunity_out(r) for r in rows],
-            total=total,
-            limit=page.limit,
-            offset=page.offset,
-        )
+        return page.of([services.opportunity_out(r) for r in rows], total)
 
     @get("/{opportunity_id:uuid}", summary="One opportunity")
     async def get_one(

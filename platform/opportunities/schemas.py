@@ -81,10 +81,3 @@ class OpportunityOut(msgspec.Struct):
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime
-
-
-class OpportunityPage(msgspec.Struct):
-    items: list[OpportunityOut]
-    total: int
-    limit: int
-    offset: int

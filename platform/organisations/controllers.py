@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -23,7 +24,6 @@ from diaspora.platform.organisations import services
 from diaspora.platform.organisations.schemas import (
     OrganisationIn,
     OrganisationOut,
-    OrganisationPage,
     OrganisationUpdateIn,
     StaffGrantIn,
     StaffList,
@@ -63,19 +63,14 @@ class OrganisationController(Controller):
         kind: FromQuery[OrganisationKind | None] = None,
         verified: FromQuery[bool | None] = None,
         q: Annotated[str | None, QueryParameter(min_length=1, max_length=200)] = None,
-    ) -> OrganisationPage:
+    ) -> OffsetPagination[OrganisationOut]:
         filters = services.OrganisationFilters(
             country=country, kind=kind.value if kind else None, verified=verified, q=q
         )
         rows, total = await services.list_organisations(
             db_session, maybe_user, filters, limit=page.limit, offset=page.offset
         )
-        return OrganisationPage(
-            items=[services.organisation_out(o) for o in rows],
-            total=total,
-            limit=page.limit,
-            offset=page.offset,
-        )
+        return page.of([services.organisation_out(o) for o in rows], total)
 
     @get("/{organisation_id:uuid}", summary="One organisation")
     async def get_one(

@@ -43,13 +43,6 @@ class OrganisationOut(msgspec.Struct):
     created_at: datetime
 
 
-class OrganisationPage(msgspec.Struct):
-    items: list[OrganisationOut]
-    total: int
-    limit: int
-    offset: int
-
-
 class StaffGrantIn(Input):
     """An admin attaches an existing account to an organisation; the organisation's kind decides the role."""
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -18,7 +19,7 @@ from diaspora.platform.core.params import COUNTRY_PATTERN, LANGUAGE_PATTERN, Pag
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import Compensation, PostKind, PostStatus, WorkMode
 from diaspora.platform.posts import services
-from diaspora.platform.posts.schemas import PostIn, PostOut, PostPage
+from diaspora.platform.posts.schemas import PostIn, PostOut
 
 
 class PostController(Controller):
@@ -53,7 +54,7 @@ class PostController(Controller):
         compensation: FromQuery[Compensation | None] = None,
         language: Annotated[str | None, QueryParameter(pattern=LANGUAGE_PATTERN)] = None,
         q: Annotated[str | None, QueryParameter(min_length=1, max_length=200)] = None,
-    ) -> PostPage:
+    ) -> OffsetPagination[PostOut]:
         filters = services.PostFilters(
             organisation_id=organisation_id,
             status=status.value if status else None,
@@ -67,9 +68,7 @@ class PostController(Controller):
         rows, total = await services.list_posts(
             db_session, maybe_user, filters, limit=page.limit, offset=page.offset
         )
-        return PostPage(
-            items=[services.post_out(p) for p in rows], total=total, limit=page.limit, offset=page.offset
-        )
+        return page.of([services.post_out(p) for p in rows], total)
 
     @get("/{post_id:uuid}", summary="One post")
     async def get_one(

@@ -83,10 +83,3 @@ class PostOut(msgspec.Struct):
     created_at: datetime
     updated_at: datetime
     text_language: str | None = None  # ISO 639-1 code of the language it is written in, as detected
-
-
-class PostPage(msgspec.Struct):
-    items: list[PostOut]
-    total: int
-    limit: int
-    offset: int

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from advanced_alchemy.service import OffsetPagination
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -22,7 +23,6 @@ from diaspora.platform.profiles.schemas import (
     ContactGrantIn,
     ProfileIn,
     ProfileOut,
-    ProfilePage,
     ProfileView,
 )
 
@@ -106,7 +106,7 @@ class ProfileController(Controller):
         language: Annotated[str | None, QueryParameter(pattern=LANGUAGE_PATTERN)] = None,
         skill: Annotated[str | None, QueryParameter(min_length=1, max_length=100)] = None,
         q: Annotated[str | None, QueryParameter(min_length=1, max_length=200)] = None,
-    ) -> ProfilePage:
+    ) -> OffsetPagination[ProfileView]:
         filters = services.ProfileFilters(
             residence_country=residence_country,
             origin_country=origin_country,
@@ -117,7 +117,7 @@ class ProfileController(Controller):
         items, total = await services.browse_profiles(
             db_session, user, filters, limit=page.limit, offset=page.offset
         )
-        return ProfilePage(items=items, total=total, limit=page.limit, offset=page.offset)
+        return page.of(items, total)
 
     @get(
         "/{profile_id:uuid}",

@@ -196,10 +196,3 @@ class ProfileView(msgspec.Struct, omit_defaults=True):
     availability: list[AvailabilityOut] | None = None
     open_to_contact: bool = False
     contact: ContactOut | None = None
-
-
-class ProfilePage(msgspec.Struct):
-    items: list[ProfileView]
-    total: int
-    limit: int
-    offset: int

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,57 +92,104 @@ async def lock_member(session: AsyncSession, account_id: uuid.UUID) -> None:
     await session.execute(update(Account).where(Account.id == account_id).values(is_active=Account.is_active))
 
 
+@dataclass(frozen=True)
+class ProfileRows:
+    """What a profile's submission becomes in the database: the profile's own columns and its parts' rows,
+    each cleaned once (trimmed text, sectors without repeats, positions kept). Both writers of profiles
+    build on it: `save_profile` for one member through the ORM, the importer's bulk insert for thousands."""
+
+    profile: dict[str, Any]
+    languages: list[dict[str, Any]]
+    skills: list[dict[str, Any]]
+    credentials: list[dict[str, Any]]
+    availability: list[dict[str, Any]]
+
+
+def profile_text(data: ProfileIn) -> str:
+    """The text whose language is identified: headline, summary and skills."""
+    return "\n".join([data.headline.strip(), data.summary.strip(), *(s.name.strip() for s in data.skills)])
+
+
+def profile_rows(data: ProfileIn, profile_id: uuid.UUID, *, text_language: str | None) -> ProfileRows:
+    return ProfileRows(
+        profile={
+            "headline": data.headline.strip(),
+            "summary": data.summary.strip(),
+            "residence_country": data.residence_country,
+            "origin_country": data.origin_country,
+            "origin_municipality": data.origin_municipality,
+            "years_experience": data.years_experience,
+            "sectors": list(dict.fromkeys(s.strip() for s in data.sectors)),
+            "text_language": text_language,
+        },
+        languages=[
+            {"id": uuid.uuid4(), "profile_id": profile_id, "code": lang.code, "level": lang.level.value}
+            for lang in data.languages
+        ],
+        skills=[
+            {
+                "id": uuid.uuid4(),
+                "profile_id": profile_id,
+                "position": i,
+                "name": s.name.strip(),
+                "taxonomy_id": s.taxonomy_id,
+                "taxonomy_confidence": None,
+                "level": s.level.value if s.level else None,
+            }
+            for i, s in enumerate(data.skills)
+        ],
+        credentials=[
+            {
+                "id": uuid.uuid4(),
+                "profile_id": profile_id,
+                "position": i,
+                "title": c.title.strip(),
+                "issuer": c.issuer,
+                "country": c.country,
+                "year": c.year,
+            }
+            for i, c in enumerate(data.credentials)
+        ],
+        availability=[
+            {
+                "id": uuid.uuid4(),
+                "profile_id": profile_id,
+                "start_date": a.start_date,
+                "end_date": a.end_date,
+                "modes": [m.value for m in a.modes],
+                "hours_per_week": a.hours_per_week,
+            }
+            for a in data.availability
+        ],
+    )
+
+
 async def save_profile(
     session: AsyncSession, account_id: uuid.UUID, data: ProfileIn, *, actor_id: uuid.UUID | None
 ) -> Profile:
-    """Create or replace a member's profile as one unit: every part is replaced or nothing is. The one
-    writer of profiles: the member's own edits and imports both come through here. `actor_id` is who did
-    it (None for an operator's import), for the audit trail."""
+    """Create or replace a member's profile as one unit: every part is replaced or nothing is. The member's
+    own edits and an import's changed rows come through here; an import's new rows are inserted in bulk
+    from the same `profile_rows`. `actor_id` is who did it (None for an operator's import), for the audit
+    trail."""
     await lock_member(session, account_id)
     profile = await load_own_profile(session, account_id, required=False)
     created = profile is None
     if profile is None:
-        profile = Profile(account_id=account_id)
+        profile = Profile(id=uuid.uuid4(), account_id=account_id)
         session.add(profile)
     else:
         # Delete the old rows first: the unit of work inserts before it deletes orphans, which would
         # trip the unique (profile, language) constraint when a language is kept.
         profile.languages, profile.skills, profile.credentials, profile.availability = [], [], [], []
         await session.flush()
+    rows = profile_rows(data, profile.id, text_language=languages.identify(profile_text(data)))
+    for column, value in rows.profile.items():
+        setattr(profile, column, value)
     profile.updated_at = utcnow()  # children changed too: the matcher re-reads profiles by this stamp
-    profile.headline = data.headline.strip()
-    profile.summary = data.summary.strip()
-    profile.residence_country = data.residence_country
-    profile.origin_country = data.origin_country
-    profile.origin_municipality = data.origin_municipality
-    profile.years_experience = data.years_experience
-    profile.sectors = list(dict.fromkeys(s.strip() for s in data.sectors))
-    profile.languages = [ProfileLanguage(code=lang.code, level=lang.level.value) for lang in data.languages]
-    profile.skills = [
-        ProfileSkill(
-            position=i,
-            name=s.name.strip(),
-            taxonomy_id=s.taxonomy_id,
-            level=s.level.value if s.level else None,
-        )
-        for i, s in enumerate(data.skills)
-    ]
-    profile.credentials = [
-        Credential(position=i, title=c.title.strip(), issuer=c.issuer, country=c.country, year=c.year)
-        for i, c in enumerate(data.credentials)
-    ]
-    profile.text_language = languages.identify(
-        "\n".join([profile.headline, profile.summary, *(s.name for s in profile.skills)])
-    )
-    profile.availability = [
-        AvailabilityWindow(
-            start_date=a.start_date,
-            end_date=a.end_date,
-            modes=[m.value for m in a.modes],
-            hours_per_week=a.hours_per_week,
-        )
-        for a in data.availability
-    ]
+    profile.languages = [ProfileLanguage(**row) for row in rows.languages]
+    profile.skills = [ProfileSkill(**row) for row in rows.skills]
+    profile.credentials = [Credential(**row) for row in rows.credentials]
+    profile.availability = [AvailabilityWindow(**row) for row in rows.availability]
     consent_in = data.consent or (None if profile.consent else ConsentIn())
     if consent_in is not None:
         _apply_consent(profile, consent_in)
@@ -156,12 +204,20 @@ async def save_profile(
     return profile
 
 
+def consent_values(consent_in: ConsentIn) -> dict[str, Any]:
+    """A consent's columns (a new profile without one gets `ConsentIn()`'s defaults)."""
+    return {
+        "visible_fields": encode_visible_fields(consent_in.visible_fields),
+        "open_to_matching": consent_in.open_to_matching,
+        "open_to_contact": consent_in.open_to_contact,
+    }
+
+
 def _apply_consent(profile: Profile, consent_in: ConsentIn) -> None:
     if profile.consent is None:
         profile.consent = Consent()
-    profile.consent.visible_fields = encode_visible_fields(consent_in.visible_fields)
-    profile.consent.open_to_matching = consent_in.open_to_matching
-    profile.consent.open_to_contact = consent_in.open_to_contact
+    for column, value in consent_values(consent_in).items():
+        setattr(profile.consent, column, value)
 
 
 async def update_consent(session: AsyncSession, user: Actor, consent_in: ConsentIn) -> Profile:

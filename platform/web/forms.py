@@ -4,7 +4,9 @@ validation errors into messages next to the fields, keeping what the person type
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 import msgspec
 from litestar import Request
@@ -13,6 +15,7 @@ from diaspora.platform.core.errors import DomainError
 from diaspora.platform.web.i18n import gettext as _
 
 T = TypeVar("T")
+R = TypeVar("R")
 _PATH = re.compile(r" - at `\$\.?([^`]*)`$")
 _NAMED = re.compile(r"^`([A-Za-z_]\w*)`")  # a schema-wide check names its field first
 
@@ -58,3 +61,28 @@ def validate(schema: type[T], data: dict[str, Any]) -> tuple[T | None, dict[str,
 
 def domain_errors(exc: DomainError) -> dict[str, str]:
     return {exc.field or "_form": exc.message}
+
+
+@dataclass
+class Submission(Generic[R]):
+    """What became of a submitted form: the service's result, or the messages to show next to the fields."""
+
+    result: R | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+async def submit(schema: type[T], body: dict[str, Any], action: Callable[[T], Awaitable[R]]) -> Submission[R]:
+    """The one shape of a page's form post: validate the body with the API's own schema, run the service
+    on it, and turn a refusal of either into messages keyed by field. The caller redirects on success
+    (303) and shows the form again with the errors otherwise (400), keeping what was typed."""
+    data, errors = validate(schema, body)
+    if data is None:
+        return Submission(errors=errors)
+    try:
+        return Submission(result=await action(data))
+    except DomainError as exc:
+        return Submission(errors=domain_errors(exc))

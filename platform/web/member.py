@@ -13,10 +13,9 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.platform.accounts import services as accounts
-from diaspora.platform.campaigns import services as campaigns
+from diaspora.platform.campaigns import invitations
 from diaspora.platform.campaigns.schemas import AnswerIn
 from diaspora.platform.core.auth import SESSION_COOKIE
-from diaspora.platform.core.errors import DomainError
 from diaspora.platform.core.guards import provide_actor, requires_login, requires_member
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import AvailabilityMode, LanguageLevel, Profile
@@ -25,7 +24,7 @@ from diaspora.platform.matches.services import recommendations_for_member
 from diaspora.platform.posts.interests import answer_interest, my_interests
 from diaspora.platform.profiles import services as profiles
 from diaspora.platform.profiles.schemas import DEFAULT_VISIBLE_FIELDS, VISIBLE_FIELDS, ProfileIn
-from diaspora.platform.web.forms import domain_errors, form_of, validate
+from diaspora.platform.web.forms import form_of, submit
 from diaspora.platform.web.i18n import gettext as _
 
 LANGUAGE_ROWS = 4
@@ -217,7 +216,7 @@ class MemberPages(Controller):
             "saved": saved,
             "has_profile": profile is not None,
             "recommendations": recommendations.items if recommendations else [],
-            "invitations": await campaigns.my_invitations(session, user),
+            "invitations": await invitations.my_invitations(session, user),
             "interests": await my_interests(session, user),
             "visible_help": visible_field_help(),
             "mode_labels": mode_labels(),
@@ -251,16 +250,15 @@ class MemberPages(Controller):
         for i in range(AVAILABILITY_ROWS):
             form[f"modes_{i}"] = _listed(form.get(f"modes_{i}"))
         current = await profiles.load_own_profile(db_session, user.id, required=False)
-        data, errors = validate(ProfileIn, keep_unedited(profile_body(form), current))
-        if data is not None:
-            try:
-                await profiles.save_profile(db_session, user.id, data, actor_id=user.id)
-            except DomainError as exc:
-                errors = domain_errors(exc)
-            else:
-                return Redirect("/me?saved=true#profile", status_code=303)
+        saved = await submit(
+            ProfileIn,
+            keep_unedited(profile_body(form), current),
+            lambda data: profiles.save_profile(db_session, user.id, data, actor_id=user.id),
+        )
+        if saved.ok:
+            return Redirect("/me?saved=true#profile", status_code=303)
         return await self._page(
-            request, db_session, matching, user, form=form, errors=errors, status_code=400
+            request, db_session, matching, user, form=form, errors=saved.errors, status_code=400
         )
 
     @post("/invitations/{match_id:uuid}", status_code=303, guards=[requires_member])
@@ -273,7 +271,7 @@ class MemberPages(Controller):
     ) -> Redirect:
         form = await form_of(request)
         answer = "accept" if form.get("answer") == "accept" else "decline"
-        await campaigns.answer(db_session, user, match_id, AnswerIn(answer=answer))
+        await invitations.answer(db_session, user, match_id, AnswerIn(answer=answer))
         return Redirect("/me#invitations", status_code=303)
 
     @post("/interests/{interest_id:uuid}", status_code=303, guards=[requires_member])

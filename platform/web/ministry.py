@@ -12,7 +12,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from diaspora.platform.campaigns import services as campaigns
+from diaspora.platform.campaigns import invitations, placement, runs, setup
 from diaspora.platform.campaigns.dashboard import dashboard, dashboard_csv
 from diaspora.platform.campaigns.schemas import CampaignIn, InviteIn, MatchChangeIn
 from diaspora.platform.core.errors import DomainError
@@ -20,7 +20,7 @@ from diaspora.platform.core.guards import provide_actor, requires_campaign_manag
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.spreadsheet import CSV_MEDIA_TYPE
 from diaspora.platform.matches.engine import MatchingEngine
-from diaspora.platform.web.forms import domain_errors, form_of, validate
+from diaspora.platform.web.forms import form_of, submit
 from diaspora.platform.web.i18n import gettext as _
 
 
@@ -50,7 +50,7 @@ class MinistryPages(Controller):
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[Actor],
     ) -> Template:
-        rows, _total = await campaigns.list_campaigns(db_session, user)
+        rows, _total = await setup.list_campaigns(db_session, user)
         return Template("campaigns.html", context={"user": user, "campaigns": rows, "form": {}, "errors": {}})
 
     @post("/", status_code=200, guards=[requires_verified_ministry])
@@ -61,15 +61,13 @@ class MinistryPages(Controller):
         user: NamedDependency[Actor],
     ) -> Template | Redirect:
         form = {k: v for k, v in (await form_of(request)).items() if k != "_csrf_token"}
-        data, errors = validate(CampaignIn, campaign_body(form))
-        if data is not None:
-            try:
-                campaign = await campaigns.create_campaign(db_session, user, data)
-            except DomainError as exc:
-                errors = domain_errors(exc)
-            else:
-                return Redirect(f"/campaigns/{campaign.id}", status_code=303)
-        rows, _total = await campaigns.list_campaigns(db_session, user)
+        created = await submit(
+            CampaignIn, campaign_body(form), lambda data: setup.create_campaign(db_session, user, data)
+        )
+        if created.result is not None:
+            return Redirect(f"/campaigns/{created.result.id}", status_code=303)
+        errors = created.errors
+        rows, _total = await setup.list_campaigns(db_session, user)
         return Template(
             "campaigns.html",
             context={"user": user, "campaigns": rows, "form": form, "errors": errors},
@@ -85,14 +83,14 @@ class MinistryPages(Controller):
         user: NamedDependency[Actor],
         campaign_id: FromPath[uuid.UUID],
     ) -> Template:
-        campaign, rows = await campaigns.proposal(db_session, user, campaign_id)
+        campaign, rows = await runs.proposal(db_session, user, campaign_id)
         board = await dashboard(db_session, matching, user, campaign_id)
         return Template(
             "campaign.html",
             context={
                 "user": user,
                 "campaign": campaign,
-                "matches": [campaigns.match_out(r) for r in rows],
+                "matches": [runs.match_out(r) for r in rows],
                 "board": board,
                 "message": request.query_params.get("message"),
                 "error": request.query_params.get("error"),
@@ -124,7 +122,7 @@ class MinistryPages(Controller):
         user: NamedDependency[Actor],
         campaign_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        await campaigns.run_matching(db_session, matching, user, campaign_id)
+        await runs.run_matching(db_session, matching, user, campaign_id)
         return Redirect(f"/campaigns/{campaign_id}?message=matched", status_code=303)
 
     @post("/{campaign_id:uuid}/act", status_code=303, guards=[requires_campaign_manager])
@@ -150,24 +148,18 @@ class MinistryPages(Controller):
                         f"{base}?" + urlencode({"error": _("Tick the people to invite first.")}),
                         status_code=303,
                     )
-                await campaigns.invite(db_session, user, campaign_id, InviteIn(match_ids=ids))
+                await invitations.invite(db_session, user, campaign_id, InviteIn(match_ids=ids))
                 return Redirect(f"{base}?message=invited", status_code=303)
             verb, _sep, match = action.partition(":")
             match_id = uuid.UUID(match)
             if verb == "pin":
-                await campaigns.change_match(
-                    db_session, user, campaign_id, match_id, MatchChangeIn(pinned=True)
-                )
+                await runs.change_match(db_session, user, campaign_id, match_id, MatchChangeIn(pinned=True))
             elif verb == "unpin":
-                await campaigns.change_match(
-                    db_session, user, campaign_id, match_id, MatchChangeIn(pinned=False)
-                )
+                await runs.change_match(db_session, user, campaign_id, match_id, MatchChangeIn(pinned=False))
             elif verb == "exclude":
-                await campaigns.change_match(
-                    db_session, user, campaign_id, match_id, MatchChangeIn(excluded=True)
-                )
+                await runs.change_match(db_session, user, campaign_id, match_id, MatchChangeIn(excluded=True))
             elif verb == "place":
-                await campaigns.place(db_session, user, campaign_id, match_id)
+                await placement.place(db_session, user, campaign_id, match_id)
         except DomainError as exc:
             await db_session.rollback()
             return Redirect(f"{base}?" + urlencode({"error": exc.message}), status_code=303)

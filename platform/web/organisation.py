@@ -39,7 +39,7 @@ from diaspora.platform.organisations.schemas import OrganisationIn
 from diaspora.platform.posts import services as posts
 from diaspora.platform.posts.interests import express_interest
 from diaspora.platform.posts.schemas import PostIn
-from diaspora.platform.web.forms import domain_errors, form_of, validate
+from diaspora.platform.web.forms import form_of, submit
 from diaspora.platform.web.i18n import gettext as _
 
 
@@ -140,15 +140,12 @@ class OrganisationPages(Controller):
         body = {k: v for k, v in form.items() if v}
         if "country" in body:
             body["country"] = body["country"].upper()
-        data, errors = validate(OrganisationIn, body)
-        if data is not None:
-            try:
-                await organisations.register_organisation(db_session, user, data)
-            except DomainError as exc:
-                errors = domain_errors(exc)
-            else:
-                return Redirect("/org", status_code=303)
-        return await self._page(db_session, user, org_form=form, errors=errors, status_code=400)
+        registered = await submit(
+            OrganisationIn, body, lambda data: organisations.register_organisation(db_session, user, data)
+        )
+        if registered.ok:
+            return Redirect("/org", status_code=303)
+        return await self._page(db_session, user, org_form=form, errors=registered.errors, status_code=400)
 
     @post("/posts", status_code=200, guards=[requires_organisation_account])
     async def create_post(
@@ -158,15 +155,12 @@ class OrganisationPages(Controller):
         user: NamedDependency[Actor],
     ) -> Template | Redirect:
         form = {k: v for k, v in (await form_of(request)).items() if k != "_csrf_token"}
-        data, errors = validate(PostIn, post_body(form))
-        if data is not None:
-            try:
-                created = await posts.create_post(db_session, user, data)
-            except DomainError as exc:
-                errors = domain_errors(exc)
-            else:
-                return Redirect(f"/org/posts/{created.id}", status_code=303)
-        return await self._page(db_session, user, post_form=form, errors=errors, status_code=400)
+        created = await submit(
+            PostIn, post_body(form), lambda data: posts.create_post(db_session, user, data)
+        )
+        if created.result is not None:
+            return Redirect(f"/org/posts/{created.result.id}", status_code=303)
+        return await self._page(db_session, user, post_form=form, errors=created.errors, status_code=400)
 
     @get("/posts/{post_id:uuid}/edit", guards=[requires_organisation_account])
     async def edit_form(
@@ -227,15 +221,10 @@ class OrganisationPages(Controller):
         body = post_body(form)
         # The page edits required skills; nice-to-have ones (set through the API or an import) are kept.
         body["nice_to_have_skills"] = [{"name": s.name} for s in current.skills if not s.required]
-        data, errors = validate(PostIn, body)
-        if data is not None:
-            try:
-                await posts.update_post(db_session, user, post_id, data)
-            except DomainError as exc:
-                errors = domain_errors(exc)
-            else:
-                return Redirect(f"/org/posts/{post_id}", status_code=303)
-        return self._edit(user, post_id, form, errors, status_code=400)
+        updated = await submit(PostIn, body, lambda data: posts.update_post(db_session, user, post_id, data))
+        if updated.ok:
+            return Redirect(f"/org/posts/{post_id}", status_code=303)
+        return self._edit(user, post_id, form, updated.errors, status_code=400)
 
     @post("/upload", status_code=200, guards=[requires_organisation_account])
     async def upload(

@@ -27,7 +27,7 @@ from diaspora.platform.search.controllers import run_search
 from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings
 from diaspora.platform.web import i18n
-from diaspora.platform.web.forms import domain_errors, form_of, validate
+from diaspora.platform.web.forms import form_of, submit
 from diaspora.platform.web.i18n import gettext as _
 
 HOME_BY_ROLE = {"member": "/me", "organisation_staff": "/org", "ministry": "/campaigns"}
@@ -165,19 +165,21 @@ class PageController(Controller):
         if password != str(form.get("repeat") or ""):
             error = _("The two passwords differ.")
         else:
-            data, errors = validate(NewPasswordIn, {"token": token, "password": password})
-            if data is None:
-                error = _("Choose a password of at least 10 characters.") if "password" in errors else None
-                error = error or _("This link is invalid, used or expired; ask for a new one.")
-            else:
-                try:
-                    await recovery.set_password(db_session, data.token, data.password)
-                except DomainError:
-                    error = _("This link is invalid, used or expired; ask for a new one.")
-                else:
-                    response = Redirect("/login?password_set=true", status_code=303)
-                    response.delete_cookie(SESSION_COOKIE)
-                    return response
+            done = await submit(
+                NewPasswordIn,
+                {"token": token, "password": password},
+                lambda data: recovery.set_password(db_session, data.token, data.password),
+            )
+            if done.ok:
+                response = Redirect("/login?password_set=true", status_code=303)
+                response.delete_cookie(SESSION_COOKIE)
+                return response
+            # A refused token says nothing more than that; a password too short says so.
+            error = (
+                _("Choose a password of at least 10 characters.")
+                if "password" in done.errors
+                else _("This link is invalid, used or expired; ask for a new one.")
+            )
         return Template(
             "reset_password.html", context={"user": None, "token": token, "error": error}, status_code=400
         )
@@ -234,20 +236,24 @@ class PageController(Controller):
         form = await form_of(request)
         fields = {k: str(form.get(k) or "").strip() for k in ("email", "display_name", "role")}
         fields["role"] = fields["role"] or "member"
-        data, errors = validate(RegistrationIn, {**fields, "password": str(form.get("password") or "")})
-        if data is not None:
-            try:
-                async with no_sooner_than(settings.anonymous_answer_floor_ms):
-                    await accounts.register(db_session, settings, data)
-                    await db_session.commit()
-            except DomainError as exc:
-                errors = domain_errors(exc)
-            else:
-                # The same page whether or not the address had an account: its owner's inbox says which.
-                context = {"user": None, "form": {"email": data.email}, "errors": {}, "sent": True}
-                return Template("register.html", context=context)
+
+        async def register(data: RegistrationIn) -> RegistrationIn:
+            async with no_sooner_than(settings.anonymous_answer_floor_ms):
+                await accounts.register(db_session, settings, data)
+                await db_session.commit()
+            return data
+
+        registered = await submit(
+            RegistrationIn, {**fields, "password": str(form.get("password") or "")}, register
+        )
+        if registered.result is not None:
+            # The same page whether or not the address had an account: its owner's inbox says which.
+            context = {"user": None, "form": {"email": registered.result.email}, "errors": {}, "sent": True}
+            return Template("register.html", context=context)
         return Template(
-            "register.html", context={"user": None, "form": fields, "errors": errors}, status_code=400
+            "register.html",
+            context={"user": None, "form": fields, "errors": registered.errors},
+            status_code=400,
         )
 
     @post("/logout", status_code=303)

@@ -72,11 +72,9 @@ async def _empty_all_tables(url: str) -> None:
     try:
         async with engine.begin() as conn:
             tables = [t.name for t in reversed(Base.metadata.sorted_tables)] + ["rate_limit_store"]
-            if url.startswith("postgresql"):
-                await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
-            else:
-                for table in tables:
-                    await conn.execute(text(f'DELETE FROM "{table}"'))
+            # DELETE, children first: for a test's few rows it is several times quicker than TRUNCATE.
+            for table in tables:
+                await conn.execute(text(f'DELETE FROM "{table}"'))
     finally:
         await engine.dispose()
 
@@ -99,6 +97,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         # Answer registration and reset at once; tests/test_security.py checks the floor itself.
         anonymous_answer_floor_ms=0,
         warm_up_on_start=False,  # tests/test_startup.py checks it; a full collection per test app is slow
+        # Search by words alone unless a test is about meaning (those turn it on, and are marked slow):
+        # otherwise every test that indexes a record would load the encoder and encode it.
+        search_hybrid=False,
     )
 
 
@@ -180,7 +181,7 @@ class Api:
         """The demo data set (organisations, posts, opportunities and `profiles` members)."""
         from sqlalchemy.ext.asyncio import async_sessionmaker
 
-        from diaspora.platform.demo import load_demo_data
+        from diaspora.platform.demo.load import load_demo_data
 
         url = self.client.app.state["settings"].effective_database_url
 

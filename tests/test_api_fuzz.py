@@ -24,6 +24,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from diaspora.platform import openapi
 from diaspora.platform.app import create_app
 from diaspora.platform.db import migrate
 from diaspora.platform.settings import Settings
@@ -53,7 +54,7 @@ APP = create_app(
 )
 # Requests go through the same Litestar test client as every other test (its event loop owns the database
 # connections), so the schema is handed over as data rather than as an app for schemathesis to drive.
-schema = schemathesis.openapi.from_dict(APP.openapi_schema.to_schema())
+schema = schemathesis.openapi.from_dict(openapi.document(APP, APP.state["search"].configs).to_schema())
 
 
 @pytest.fixture(scope="module")

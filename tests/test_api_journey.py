@@ -151,3 +151,10 @@ def test_health_and_openapi_schema(api: Api) -> None:
     schema = api.client.get("/schema/openapi.json").json()
     assert "/api/posts" in schema["paths"]
     assert "/api/profiles/me" in schema["paths"]
+    # Completed before it is served: error responses as problem JSON, search parameters from the config.
+    put = schema["paths"]["/api/profiles/me"]["put"]["responses"]
+    assert {"400", "401", "403"} <= set(put)
+    assert put["401"]["content"]["application/json"]["schema"]["$ref"].endswith("/Problem")
+    search = schema["paths"]["/api/search/posts"]["get"]["parameters"]
+    assert {"facets", "sort", "country"} <= {p["name"] for p in search}
+    assert api.client.get("/schema/openapi.json").json() == schema  # the same document, completed once

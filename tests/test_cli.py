@@ -40,6 +40,7 @@ def test_demo_loads_once_into_the_embedded_database(tmp_path: Path) -> None:
     assert count_rows(url, "posts") == posts
 
 
+@pytest.mark.slow  # three fresh processes of the command
 def test_create_admin_validates_input(tmp_path: Path) -> None:
     assert _run("db", "upgrade", data_dir=tmp_path).returncode == 0
     bad = _run(

@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
+from diaspora.platform.settings import Settings
 from tests.conftest import Api
+
+pytestmark = pytest.mark.slow  # encodes the demo data set with the default encoder
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"search_hybrid": True})  # search by meaning, as in production
+
 
 # The demo writes posts in English, Albanian, Serbian (both scripts) and Macedonian.
 CARDIOLOGY = ("cardiologist", "kardiolog", "кардиолог")

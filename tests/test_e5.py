@@ -27,6 +27,8 @@ MIXED = [
     "",
 ]
 
+pytestmark = pytest.mark.slow  # the packaged engine and the converted model, both loaded
+
 
 @pytest.fixture(scope="module")
 def encoder() -> Encoder:

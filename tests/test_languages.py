@@ -74,6 +74,7 @@ def test_profiles_and_posts_carry_their_language(api: Api) -> None:
     assert changed.json()["text_language"] == "sq"
 
 
+@pytest.mark.slow  # ranks with the default encoder
 def test_a_recommended_post_says_what_language_it_is_written_in(api: Api) -> None:
     staff, _ = api.organisation(country="RS")
     api.post(staff, **CYRILLIC_POST)

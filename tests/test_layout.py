@@ -18,6 +18,7 @@ TOP_LEVEL = {
 }
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_stdlib_platform_works_from_the_repository_root() -> None:
     code = (
         "import platform; platform.system(); platform.python_version();"

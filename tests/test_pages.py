@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from tests.conftest import Api
 
 
@@ -145,6 +147,7 @@ def test_the_discovery_page_is_a_shareable_search(api: Api) -> None:
     assert "This search cannot be run" in bad.text
 
 
+@pytest.mark.slow  # the member page ranks recommendations with the default encoder
 def test_saving_the_profile_page_keeps_what_the_page_does_not_edit(api: Api) -> None:
     headers = api.register("member", email="keeper@example.org")
     api.profile(
@@ -181,6 +184,7 @@ def test_saving_the_profile_page_keeps_what_the_page_does_not_edit(api: Api) -> 
     assert saved["consent"]["visible_fields"] == ["headline", "skills"]
 
 
+@pytest.mark.slow  # the member page ranks recommendations with the default encoder
 def test_credentials_are_edited_one_per_line(api: Api) -> None:
     headers = api.register("member", email="nurse@example.org")
     _login_page(api, "nurse@example.org")

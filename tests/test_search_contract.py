@@ -388,7 +388,7 @@ MULTILINGUAL = [
 
 
 @pytest.fixture(scope="module")
-def search_vectors() -> Any:
+def search_vectors() -> Any:  # the tests using it are marked slow: they load the default encoder
     from diaspora.matching.encoder import get_encoder
     from diaspora.platform.search.vectors import SearchVectors
 
@@ -428,6 +428,7 @@ def first(result: Any) -> str | None:
     return result.hits[0]["id"] if result.hits else None
 
 
+@pytest.mark.slow  # loads the default encoder
 @pytest.mark.parametrize("q", ["kardiolog", "кардиолог", "Kardiologe", "kardiologia intervencuese"])
 def test_a_query_in_one_language_finds_the_post_written_in_another(hybrid: Any, q: str) -> None:
     result = hybrid(q=q)
@@ -435,6 +436,7 @@ def test_a_query_in_one_language_finds_the_post_written_in_another(hybrid: Any, 
     assert _id(15) not in ids(result)  # meaning does not drag in everything
 
 
+@pytest.mark.slow  # loads the default encoder
 def test_meaning_crosses_scripts_and_languages_both_ways(hybrid: Any) -> None:
     assert first(hybrid(q="neonatal nurse")) == _id(13)  # English query, Serbian Cyrillic post
     assert first(hybrid(q="solar park investment")) == _id(14)  # English query, Albanian post
@@ -442,11 +444,13 @@ def test_meaning_crosses_scripts_and_languages_both_ways(hybrid: Any) -> None:
     assert _id(13) not in ids(hybrid(q="neonatal nurse", meaning=False))
 
 
+@pytest.mark.slow  # loads the default encoder
 def test_words_still_rank_an_exact_match_first(hybrid: Any) -> None:
     assert first(hybrid(q="radiologist")) == _id(12)
     assert first(hybrid(q="Sarajevo")) == _id(15)
 
 
+@pytest.mark.slow  # loads the default encoder
 def test_filters_and_facets_hold_for_what_meaning_finds(hybrid: Any) -> None:
     result = hybrid(q="cardiologist", country="XK")
     assert _id(11) not in ids(result)
@@ -455,10 +459,12 @@ def test_filters_and_facets_hold_for_what_meaning_finds(hybrid: Any) -> None:
     assert found.total_hits == len(found.hits)
 
 
+@pytest.mark.slow  # loads the default encoder
 def test_an_unrelated_query_finds_nothing_by_meaning(hybrid: Any) -> None:
     assert hybrid(q="welding pipelines offshore").hits == []
 
 
+@pytest.mark.slow  # loads the default encoder
 def test_meaning_follows_updates_and_deletes(
     hybrid: Any, backend: SearchBackend, config: IndexConfig, search_vectors: Any
 ) -> None:
@@ -479,6 +485,7 @@ def test_meaning_follows_updates_and_deletes(
     assert _id(11) not in ids(hybrid(q="kardiolog"))
 
 
+@pytest.mark.slow  # loads the default encoder
 def test_meaning_sorted_by_an_attribute(hybrid: Any) -> None:
     result = hybrid(q="doctor", sort="published_at:desc")
     published = [hit["published_at"] for hit in result.hits]
@@ -486,6 +493,7 @@ def test_meaning_sorted_by_an_attribute(hybrid: Any) -> None:
     assert published == sorted(published, reverse=True)
 
 
+@pytest.mark.slow  # loads the default encoder
 def test_another_process_s_writes_reach_the_vectors(
     tmp_path: Path, config: IndexConfig, search_vectors: Any
 ) -> None:

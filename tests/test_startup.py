@@ -5,12 +5,14 @@ from __future__ import annotations
 import gc
 from typing import Any
 
+import pytest
 from litestar.testing import TestClient
 
 from diaspora.platform.app import create_app
 from diaspora.platform.settings import Settings
 
 
+@pytest.mark.slow  # loads the default encoder
 def test_the_models_load_at_start_and_the_heap_is_frozen(settings: Settings) -> None:
     gc.unfreeze()
     assert gc.get_freeze_count() == 0

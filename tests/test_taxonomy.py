@@ -163,6 +163,7 @@ def test_normalised_skills_match_through_the_taxonomy(api: Api, tmp_path: Path) 
     ]
 
 
+@pytest.mark.slow  # fresh processes of the command
 def test_cli_import_reports_counts_and_refuses_bad_folders(tmp_path: Path) -> None:
     import os
     import subprocess

@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check lint format bench clean screenshots translations
+.PHONY: install run test check lint format bench clean screenshots translations docs
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -42,6 +42,10 @@ screenshots: $(STAMP)
 # Extract the interface's strings and merge them into each language's catalogue.
 translations: $(STAMP)
 	$(PY) tools/update_translations.py
+
+# Redraw docs/architecture.md's dependency diagram from the code's imports (a test checks it is current).
+docs: $(STAMP)
+	$(PY) tools/architecture.py
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

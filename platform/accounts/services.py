@@ -16,6 +16,7 @@ from diaspora.platform.accounts.addresses import normalise_email
 from diaspora.platform.accounts.schemas import AccountOut, RegistrationIn
 from diaspora.platform.core import audit, ratelimit
 from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from diaspora.platform.core.schemas import from_row
 from diaspora.platform.core.security import (
     hash_password,
     needs_rehash,
@@ -41,15 +42,7 @@ class EmailNotConfirmedError(PermissionDeniedError):
 
 
 def account_out(account: Account) -> AccountOut:
-    return AccountOut(
-        id=account.id,
-        email=account.email,
-        display_name=account.display_name,
-        role=account.role,
-        phone=account.phone,
-        organisation_id=account.organisation_id,
-        created_at=account.created_at,
-    )
+    return from_row(account, AccountOut)
 
 
 async def create_account(

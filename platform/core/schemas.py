@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
+
+S = TypeVar("S", bound=msgspec.Struct)
 
 CountryCode = Annotated[
     str, msgspec.Meta(pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code, e.g. 'AL', 'DE'")
@@ -69,3 +71,10 @@ class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 def check_date_range(start: object, end: object, *, start_name: str, end_name: str) -> None:
     if start is not None and end is not None and end < start:  # type: ignore[operator]
         raise ValueError(f"`{end_name}` ({end}) is before `{start_name}` ({start})")
+
+
+def from_row(row: object, schema: type[S]) -> S:
+    """A response read from a model's attributes of the same names (what advanced-alchemy's `to_schema`
+    does), for the responses that are the row as it is; those that filter, rename or compute are written
+    out where they are made."""
+    return msgspec.convert(row, schema, from_attributes=True)

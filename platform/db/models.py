@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -495,6 +496,7 @@ class Opportunity(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow)
 
     organisation: Mapped[Organisation] = relationship()
+    organisation_name: AssociationProxy[str] = association_proxy("organisation", "name")
 
 
 class OutboxEvent(Base):

@@ -11,36 +11,13 @@ from sqlalchemy.orm import selectinload
 from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from diaspora.platform.core.policy import Actor
+from diaspora.platform.core.schemas import from_row
 from diaspora.platform.db.models import Opportunity, OpportunityStatus, Organisation, utcnow
 from diaspora.platform.opportunities.schemas import ModerationIn, OpportunityIn, OpportunityOut
 
 
 def opportunity_out(row: Opportunity) -> OpportunityOut:
-    return OpportunityOut(
-        id=row.id,
-        organisation_id=row.organisation_id,
-        organisation_name=row.organisation.name,
-        kind=row.kind,
-        title=row.title,
-        description=row.description,
-        sector=row.sector,
-        country=row.country,
-        municipality=row.municipality,
-        ticket_min=row.ticket_min,
-        ticket_max=row.ticket_max,
-        currency=row.currency,
-        hours_per_week=row.hours_per_week,
-        duration_weeks=row.duration_weeks,
-        mode=row.mode,
-        languages=list(row.languages),
-        contact_email=row.contact_email,
-        contact_url=row.contact_url,
-        status=row.status,
-        moderation_note=row.moderation_note,
-        published_at=row.published_at,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return from_row(row, OpportunityOut)
 
 
 def apply_opportunity(row: Opportunity, data: OpportunityIn) -> None:

@@ -13,6 +13,7 @@ from diaspora.platform.accounts.addresses import normalise_email
 from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from diaspora.platform.core.policy import Actor
+from diaspora.platform.core.schemas import from_row
 from diaspora.platform.db.models import Account, Organisation, OrganisationKind, Post, Profile, Role, utcnow
 from diaspora.platform.organisations.schemas import (
     OrganisationIn,
@@ -23,18 +24,7 @@ from diaspora.platform.organisations.schemas import (
 
 
 def organisation_out(organisation: Organisation) -> OrganisationOut:
-    return OrganisationOut(
-        id=organisation.id,
-        name=organisation.name,
-        kind=organisation.kind,
-        country=organisation.country,
-        municipality=organisation.municipality,
-        website=organisation.website,
-        description=organisation.description,
-        verified=organisation.verified,
-        verified_at=organisation.verified_at,
-        created_at=organisation.created_at,
-    )
+    return from_row(organisation, OrganisationOut)
 
 
 def new_organisation(data: OrganisationIn, *, verified: bool) -> Organisation:

@@ -14,6 +14,7 @@ from litestar import Request
 from diaspora.platform.core.errors import DomainError
 from diaspora.platform.web.i18n import gettext as _
 
+CSRF_FIELD = "_csrf_token"
 T = TypeVar("T")
 R = TypeVar("R")
 _PATH = re.compile(r" - at `\$\.?([^`]*)`$")
@@ -21,10 +22,13 @@ _NAMED = re.compile(r"^`([A-Za-z_]\w*)`")  # a schema-wide check names its field
 
 
 async def form_of(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """Single values as strings, repeated fields (checkboxes) as lists."""
+    """Single values as strings, repeated fields (checkboxes) as lists; the CSRF token (checked by the
+    middleware already) is left out, so a form shown again does not carry a stale one."""
     form = await request.form()
     out: dict[str, Any] = {}
     for key in form:
+        if key == CSRF_FIELD:
+            continue
         values = form.getall(key)
         out[key] = values if len(values) > 1 or key.endswith("[]") else values[0]
     return out

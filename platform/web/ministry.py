@@ -60,7 +60,7 @@ class MinistryPages(Controller):
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[Actor],
     ) -> Template | Redirect:
-        form = {k: v for k, v in (await form_of(request)).items() if k != "_csrf_token"}
+        form = await form_of(request)
         created = await submit(
             CampaignIn, campaign_body(form), lambda data: setup.create_campaign(db_session, user, data)
         )

@@ -136,7 +136,7 @@ class OrganisationPages(Controller):
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[Actor],
     ) -> Template | Redirect:
-        form = {k: str(v).strip() for k, v in (await form_of(request)).items() if k != "_csrf_token"}
+        form = {k: str(v).strip() for k, v in (await form_of(request)).items()}
         body = {k: v for k, v in form.items() if v}
         if "country" in body:
             body["country"] = body["country"].upper()
@@ -154,7 +154,7 @@ class OrganisationPages(Controller):
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[Actor],
     ) -> Template | Redirect:
-        form = {k: v for k, v in (await form_of(request)).items() if k != "_csrf_token"}
+        form = await form_of(request)
         created = await submit(
             PostIn, post_body(form), lambda data: posts.create_post(db_session, user, data)
         )
@@ -217,7 +217,7 @@ class OrganisationPages(Controller):
         post_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
         current = await posts.get_post_to_manage(db_session, user, post_id)
-        form = {k: v for k, v in (await form_of(request)).items() if k != "_csrf_token"}
+        form = await form_of(request)
         body = post_body(form)
         # The page edits required skills; nice-to-have ones (set through the API or an import) are kept.
         body["nice_to_have_skills"] = [{"name": s.name} for s in current.skills if not s.required]

@@ -79,7 +79,14 @@ def db_revision(message: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
-def serve(host: str, port: int, reload: bool) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Web processes sharing the port; one of them at a time runs the background jobs.",
+)
+def serve(host: str, port: int, reload: bool, workers: int) -> None:
     """Run the web application with uvicorn."""
     import uvicorn
 
@@ -92,7 +99,14 @@ def serve(host: str, port: int, reload: bool) -> None:
             + ". For a server people use, set DIASPORA_PRODUCTION=1: it refuses unsafe settings."
         )
 
-    uvicorn.run("diaspora.platform.app:create_app", factory=True, host=host, port=port, reload=reload)
+    uvicorn.run(
+        "diaspora.platform.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        workers=None if reload else workers,
+    )
 
 
 @main.command()

@@ -3,7 +3,9 @@ and the periodic housekeeping (expired sessions purged, invitations past their d
 kept current).
 
 The web process runs it in embedded mode (no worker to run), and the worker runs it otherwise: both call
-`BackgroundJobs.run`, so the two can never drift apart again.
+`BackgroundJobs.run`, so the two can never drift apart again. However many processes call it (several web
+processes, several workers, on one host or many), one at a time runs the jobs: the holder of the
+`background-jobs` lease (`db/leases.py`). The others wait, ready to take over when its lease lapses.
 """
 
 from __future__ import annotations
@@ -11,18 +13,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from diaspora.platform.accounts.services import purge_expired_sessions
 from diaspora.platform.campaigns.invitations import expire_invitations
-from diaspora.platform.db import outbox
+from diaspora.platform.db import leases, outbox
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.notifications.mail import MailSender
 from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings
 
 log = logging.getLogger("diaspora.jobs")
+LEASE = "background-jobs"
 
 
 class BackgroundJobs:
@@ -39,6 +43,7 @@ class BackgroundJobs:
         self.matching = matching
         self.search = search
         self.mail = mail
+        self.holder = leases.holder_name()
 
     async def housekeeping_once(self) -> dict[str, int]:
         """One pass of the periodic jobs; returns how much each did."""
@@ -65,10 +70,45 @@ class BackgroundJobs:
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.housekeeping_interval_seconds)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run every job until `stop` is set."""
+        """Run every job until `stop` is set, while this process holds the lease; wait for it otherwise."""
+        ttl = timedelta(seconds=self.settings.job_lease_seconds)
+        renew_every = self.settings.job_lease_seconds / 3
+        while not stop.is_set():
+            if not await self._acquire(ttl):
+                await _wait(stop, renew_every)
+                continue
+            log.info("running the background jobs (%s)", self.holder)
+            ended = asyncio.Event()  # set when this process stops, or no longer holds the lease
+            running = asyncio.create_task(self._run_jobs(ended), name="jobs")
+            try:
+                while not stop.is_set() and not running.done():
+                    await _wait(stop, renew_every)
+                    if not stop.is_set() and not await self._acquire(ttl):
+                        log.warning("lost the background jobs' lease; another process runs them now")
+                        break
+            finally:
+                ended.set()
+                await running
+                if stop.is_set():
+                    with contextlib.suppress(Exception):  # at shutdown: hand over at once if we can
+                        await leases.release(self.sessions, LEASE, self.holder)
+
+    async def _acquire(self, ttl: timedelta) -> bool:
+        try:
+            return await leases.acquire(self.sessions, LEASE, self.holder, ttl=ttl)
+        except Exception:  # a database blip: not ours this time, asked again soon
+            log.exception("could not take or renew the background jobs' lease")
+            return False
+
+    async def _run_jobs(self, stop: asyncio.Event) -> None:
         interval = self.settings.search_sync_interval_seconds
         await asyncio.gather(
             self.search.run(stop, interval_seconds=interval),
             outbox.consume_forever(self.mail.drain, stop, interval_seconds=interval, name="mail"),
             self._housekeeping(stop),
         )
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

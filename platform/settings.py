@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     housekeeping_interval_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="How often sessions and invitations are expired."
     )
+    job_lease_seconds: float = Field(
+        default=15.0,
+        ge=1,
+        le=600,
+        description="Background jobs run in one process at a time (web processes in embedded mode, workers "
+        "otherwise): the one that runs them holds a lease this long and renews it every third of it; when "
+        "it dies, another takes over this long after.",
+    )
     search_sync_interval_seconds: float = Field(
         default=2.0, gt=0, le=3600, description="How often the outbox is polled for other processes' changes."
     )

@@ -520,6 +520,17 @@ class OutboxEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class JobLease(Base):
+    """Who runs a kind of background work now: one process at a time, on any number of hosts. The holder
+    renews its lease well before it expires; a holder that dies lets it expire and another takes over."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
 class Campaign(Base):
     """A ministry's matching campaign: many posts matched, invited and tracked at once."""
 

@@ -4,13 +4,23 @@ Ranking is one matrix-vector product, hard filters applied as a boolean mask bef
 float16 by default (half the memory of float32; torch's half-precision matrix-vector kernel reads them at
 memory speed), and can be float32. Rows are updated in place, removed by flag and appended with amortised
 growth, so keeping the index current costs work proportional to what changed.
+
+An index can be saved to a folder of `.npy` files (`save`) and opened again (`load`) memory-mapped
+copy-on-write: a new process starts from the snapshot in about the time it takes to read the ids, the
+processes of a host that open one snapshot share its pages until they change a row, and spare rows saved
+with it let new entities in without copying the matrix.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
+import os
+import shutil
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +30,12 @@ from diaspora.matching.documents import PostDocument, ProfileDocument
 
 Dtype = Literal["float16", "float32"]
 _NO_DATE = np.iinfo(np.int32).min
+SNAPSHOT_FORMAT = 1
+IndexT = TypeVar("IndexT", bound="VectorIndex")
+
+
+class SnapshotError(ValueError):
+    """A saved index that cannot be opened as this kind of index (another format, kind or a broken file)."""
 
 
 # Below this share of rows kept by the filters, scoring only the kept rows (a gather, then a product) beats
@@ -33,6 +49,10 @@ def _ordinal(day: date | None) -> int:
 
 class VectorIndex:
     """Vectors and string ids of one kind of entity, with a language column per language seen."""
+
+    # Arrays with one entry per row (saved with spare rows, opened memory-mapped), and others (saved whole).
+    _ROW_ARRAYS: tuple[str, ...] = ("_vectors", "_alive", "_languages")
+    _OTHER_ARRAYS: tuple[str, ...] = ()
 
     def __init__(self, dimension: int, *, dtype: Dtype = "float16", capacity: int = 1024) -> None:
         self.dimension = dimension
@@ -139,6 +159,83 @@ class VectorIndex:
     def base_mask(self) -> npt.NDArray[np.bool_]:
         return self._alive[: self.size].copy()
 
+    # -- snapshots ---------------------------------------------------------------------------------------
+
+    def save(self, folder: Path, **meta: Any) -> None:
+        """Write the index into `folder`, replacing what was there only once the new files are complete.
+        `meta` goes into the manifest (what the caller needs to know whether the snapshot still applies)."""
+        self.flush()
+        size = self.size
+        spare = max(1024, size // 10)
+        building = folder.with_name(f"{folder.name}.building-{os.getpid()}")
+        shutil.rmtree(building, ignore_errors=True)
+        building.mkdir(parents=True)
+        for name in self._ROW_ARRAYS:
+            array = getattr(self, name)
+            out = np.lib.format.open_memmap(
+                building / f"{name}.npy", mode="w+", dtype=array.dtype, shape=(size + spare, *array.shape[1:])
+            )
+            out[:size] = array[:size]
+            out.flush()
+            del out
+        for name in self._OTHER_ARRAYS:
+            np.save(building / f"{name}.npy", getattr(self, name))
+        np.save(building / "ids.npy", np.array([(i or "").encode() for i in self._ids], dtype=bytes))
+        manifest = {
+            "format": SNAPSHOT_FORMAT,
+            "kind": type(self).__name__,
+            "dimension": self.dimension,
+            "dtype": self.dtype,
+            "size": size,
+            "language_columns": sorted(self._language_columns, key=self._language_columns.__getitem__),
+            **meta,
+        }
+        (building / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        retired = folder.with_name(f"{folder.name}.retired-{os.getpid()}")
+        if folder.exists():
+            folder.rename(retired)  # a process still reading the old files keeps them until it is done
+        building.rename(folder)
+        shutil.rmtree(retired, ignore_errors=True)
+
+    @staticmethod
+    def manifest(folder: Path) -> dict[str, Any] | None:
+        """A snapshot's manifest, or None when there is none (or it cannot be read)."""
+        try:
+            manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return manifest
+
+    @classmethod
+    def load(cls: type[IndexT], folder: Path) -> IndexT:
+        """Open a snapshot written by `save`, memory-mapped copy-on-write."""
+        manifest = cls.manifest(folder)
+        if (
+            manifest is None
+            or manifest.get("format") != SNAPSHOT_FORMAT
+            or manifest.get("kind") != cls.__name__
+        ):
+            raise SnapshotError(f"{folder} holds no {cls.__name__} snapshot of format {SNAPSHOT_FORMAT}")
+        index = cls(int(manifest["dimension"]), dtype=manifest["dtype"], capacity=0)
+        try:
+            for name in cls._ROW_ARRAYS:
+                setattr(index, name, np.load(folder / f"{name}.npy", mmap_mode="c"))
+            for name in cls._OTHER_ARRAYS:
+                setattr(index, name, np.load(folder / f"{name}.npy"))
+            ids = np.load(folder / "ids.npy")
+        except (OSError, ValueError) as exc:
+            raise SnapshotError(f"{folder}: {exc}") from exc
+        index._ids = [raw.decode() or None for raw in ids.tolist()]
+        if len(index._ids) != manifest["size"] or len(index._alive) < len(index._ids):
+            raise SnapshotError(f"{folder}: {len(index._ids)} ids for {manifest['size']} rows")
+        index._rows = {entity_id: row for row, entity_id in enumerate(index._ids) if entity_id is not None}
+        index._language_columns = {code: i for i, code in enumerate(manifest["language_columns"])}
+        index._after_load()
+        return index
+
+    def _after_load(self) -> None:
+        """Subclasses rebuild what they keep besides arrays here."""
+
     def languages_mask(self, required: Sequence[str]) -> npt.NDArray[np.bool_]:
         """Rows that have every one of `required` languages."""
         mask = np.ones(self.size, dtype=bool)
@@ -186,6 +283,9 @@ class VectorIndex:
 class ProfileIndex(VectorIndex):
     """Profiles, with what the hard filters need: consent to matching, languages, availability windows."""
 
+    _ROW_ARRAYS = (*VectorIndex._ROW_ARRAYS, "_open", "_has_windows")
+    _OTHER_ARRAYS = ("_win_row", "_win_start", "_win_end", "_win_modes", "_win_alive")
+
     def __init__(self, dimension: int, *, dtype: Dtype = "float16", capacity: int = 1024) -> None:
         super().__init__(dimension, dtype=dtype, capacity=capacity)
         self._open = np.zeros(capacity, dtype=bool)
@@ -216,6 +316,17 @@ class ProfileIndex(VectorIndex):
         self._pending.extend(
             (row, w.start.toordinal(), w.end.toordinal(), w.mode_bits) for w in profile.availability
         )
+
+    def _after_load(self) -> None:
+        live = np.flatnonzero(self._win_alive)
+        rows = self._win_row[live]
+        order = np.argsort(rows, kind="stable")
+        rows, live = rows[order], live[order]
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else np.zeros(0, dtype=int)
+        bounds = [*starts.tolist(), len(rows)]
+        self._row_windows = {
+            int(rows[begin]): live[begin:end].tolist() for begin, end in itertools.pairwise(bounds)
+        }
 
     def _clear_windows(self, row: int) -> None:
         indices = self._row_windows.pop(row, None)
@@ -267,6 +378,8 @@ class ProfileIndex(VectorIndex):
 
 class PostIndex(VectorIndex):
     """Posts, with what recommending them to a member needs: live flag, dates, accepted modes, languages."""
+
+    _ROW_ARRAYS = (*VectorIndex._ROW_ARRAYS, "_live", "_start", "_end", "_modes")
 
     def __init__(self, dimension: int, *, dtype: Dtype = "float16", capacity: int = 256) -> None:
         super().__init__(dimension, dtype=dtype, capacity=capacity)

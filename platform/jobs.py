@@ -52,10 +52,12 @@ class BackgroundJobs:
             expired = await expire_invitations(session)
         # Keeping the embedding store current here means requests rarely have to encode anything.
         report = await self.matching.refresh()
+        snapshot = await self.matching.save_snapshot()
         return {
             "expired_sessions_purged": purged,
             "invitations_expired": expired,
             "embeddings_encoded": report.encoded,
+            "profile_snapshots_written": int(snapshot),
         }
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:

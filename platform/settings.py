@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     match_index_dtype: Literal["float16", "float32"] = Field(
         default="float16", description="Storage of the in-memory embedding matrix."
     )
+    match_snapshots: bool = Field(
+        default=True,
+        description="Keep a snapshot of the profile index in data_dir/snapshots: a starting process opens it "
+        "(memory-mapped, shared by the processes of a host) and catches up, instead of loading every vector "
+        "from the database.",
+    )
     match_rerank_depth: int = Field(default=200, ge=10, le=5000, description="Candidates scored in full.")
     match_weight_semantic: float = Field(default=0.55, ge=0)
     match_weight_skills: float = Field(default=0.30, ge=0)

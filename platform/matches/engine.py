@@ -4,17 +4,24 @@ The database is the source of truth. Each profile's and post's canonical text is
 whose hash and model id still match is reused, anything else is encoded (off the event loop) and stored.
 The in-memory indexes are rebuilt from the store on first use and then kept current incrementally: each
 refresh picks up rows changed since the last one, and drops rows that no longer exist.
+
+The profile index is also saved as a snapshot in the data folder (by the process running the background
+jobs, when enough has changed). A process that starts opens it memory-mapped and catches up from the
+moment it was taken, instead of reading every profile's vector from the database: at a million profiles,
+about a second instead of two minutes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -26,7 +33,7 @@ from sqlalchemy.orm import selectinload
 from diaspora.matching.calibration import calibration_for
 from diaspora.matching.documents import PostDocument, ProfileDocument, Window
 from diaspora.matching.encoder import Encoder, get_encoder
-from diaspora.matching.index import PostIndex, ProfileIndex
+from diaspora.matching.index import PostIndex, ProfileIndex, SnapshotError
 from diaspora.matching.ranker import Ranker
 from diaspora.matching.scoring import ScoringWeights
 from diaspora.matching.texts import post_text, profile_text
@@ -60,6 +67,9 @@ POST_LOAD = (selectinload(Post.skills), selectinload(Post.organisation))
 _LOOKBACK = timedelta(seconds=60)
 _BATCH = 512
 _BULK = 10_000
+# A new snapshot is written once this many profiles changed since the last (or this share of them).
+SNAPSHOT_MIN_CHANGES = 100
+SNAPSHOT_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,7 @@ class SyncReport:
     encoded: int = 0
     reused: int = 0
     removed: int = 0
+    restored: int = 0  # profiles opened from a snapshot
 
 
 def scoring_weights(settings: Settings) -> ScoringWeights:
@@ -114,6 +125,7 @@ class MatchingEngine:
         self.bulk_load = bulk_load  # False forces the regular path (the cold-start benchmark's baseline)
         self._seen: dict[str, datetime] = {}  # entity type -> start of its last refresh
         self._lock = asyncio.Lock()
+        self._changed_since_snapshot: int | None = None  # None: no snapshot of this process's index yet
 
     @property
     def model_id(self) -> str:
@@ -125,8 +137,15 @@ class MatchingEngine:
             report = SyncReport()
             await self._apply_weights()
             if self.profiles is None or self.posts is None:
-                dimension = await anyio.to_thread.run_sync(lambda: self.encoder.dimension)
-                self.profiles = ProfileIndex(dimension, dtype=self.settings.match_index_dtype)
+                restored = await anyio.to_thread.run_sync(self._open_snapshot)
+                if restored is not None:
+                    self.profiles, self._seen[_PROFILES.entity_type] = restored
+                    self._changed_since_snapshot = 0
+                    report.restored = len(self.profiles)
+                    dimension = self.profiles.dimension
+                else:
+                    dimension = await anyio.to_thread.run_sync(lambda: self.encoder.dimension)
+                    self.profiles = ProfileIndex(dimension, dtype=self.settings.match_index_dtype)
                 self.posts = PostIndex(dimension, dtype=self.settings.match_index_dtype)
             await self._refresh(_PROFILES, self.profiles, report, progress)
             await self._refresh(_POSTS, self.posts, report, progress)
@@ -165,6 +184,7 @@ class MatchingEngine:
                 if progress:
                     progress(len(loaded))
                 ids = [i for i in ids if i not in loaded]
+                self._count_changes(len(loaded))
             for start in range(0, len(ids), _BATCH):
                 chunk = ids[start : start + _BATCH]
                 rows = await session.scalars(
@@ -179,12 +199,69 @@ class MatchingEngine:
                 report.reused += len(documents) - len(encoded)
                 for document, vector in zip(documents, vectors, strict=True):
                     index.upsert(document, vector)
+                if source is _PROFILES:
+                    self._count_changes(len(documents))
                 session.expunge_all()
                 if progress:
                     progress(len(chunk))
-            report.removed += await _drop_missing(session, index, source.model)
+            removed = await _drop_missing(session, index, source.model)
+            report.removed += removed
+            if source is _PROFILES:
+                self._count_changes(removed)
         index.flush()
         self._seen[source.entity_type] = started
+
+    # -- snapshots of the profile index ------------------------------------------------------------------
+
+    def snapshot_folder(self) -> Path:
+        model = hashlib.sha256(self.model_id.encode()).hexdigest()[:12]
+        return self.settings.data_dir / "snapshots" / f"profiles-{model}-{self.settings.match_index_dtype}"
+
+    def _count_changes(self, count: int) -> None:
+        if self._changed_since_snapshot is not None:
+            self._changed_since_snapshot += count
+
+    def _open_snapshot(self) -> tuple[ProfileIndex, datetime] | None:
+        if not (self.settings.match_snapshots and self.bulk_load):
+            return None
+        folder = self.snapshot_folder()
+        manifest = ProfileIndex.manifest(folder)
+        if manifest is None:
+            return None
+        if (manifest.get("model_id"), manifest.get("dtype")) != (
+            self.model_id,
+            self.settings.match_index_dtype,
+        ):
+            return None
+        try:
+            index = ProfileIndex.load(folder)
+            taken_at = datetime.fromisoformat(manifest["taken_at"])
+        except (SnapshotError, KeyError, TypeError, ValueError) as exc:
+            log.warning("snapshot %s not usable, building from the database: %s", folder, exc)
+            return None
+        log.info("profile index opened from %s (%d profiles, taken %s)", folder, len(index), taken_at)
+        return index, taken_at
+
+    async def save_snapshot(self, *, force: bool = False) -> bool:
+        """Write the profile index as a snapshot when enough changed since the last one (or when there is
+        none); returns whether it wrote one. The refresh lock is held while writing (about two seconds at
+        a million profiles), so only the process running the background jobs does it."""
+        if not self.settings.match_snapshots:
+            return False
+        async with self._lock:
+            taken_at = self._seen.get(_PROFILES.entity_type)
+            if self.profiles is None or taken_at is None:
+                return False
+            changed = self._changed_since_snapshot
+            due = max(SNAPSHOT_MIN_CHANGES, int(len(self.profiles) * SNAPSHOT_SHARE))
+            if not force and changed is not None and changed < due and self.snapshot_folder().exists():
+                return False
+            index, folder = self.profiles, self.snapshot_folder()
+            await anyio.to_thread.run_sync(
+                lambda: index.save(folder, model_id=self.model_id, taken_at=taken_at.isoformat())
+            )
+            self._changed_since_snapshot = 0
+            return True
 
     async def _bulk_load_profiles(self, session: AsyncSession, index: ProfileIndex) -> set[uuid.UUID]:
         """First build: load every profile whose stored embedding is newer than the profile itself.

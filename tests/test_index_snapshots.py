@@ -1,0 +1,169 @@
+"""The profile index is saved as a snapshot and opened again by a starting process, which catches up from the
+moment it was taken: what it serves is what a process built from the database alone would serve."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from diaspora.matching.documents import PostDocument, ProfileDocument, Window
+from diaspora.matching.encoder import Encoder
+from diaspora.matching.index import PostIndex, ProfileIndex, SnapshotError
+from diaspora.platform.db.models import Profile, utcnow
+from diaspora.platform.matches.engine import MatchingEngine
+from diaspora.platform.settings import Settings
+from diaspora.platform.wiring import open_database
+from tests.conftest import Api
+
+DIMENSION = 16
+
+
+class HashedEncoder(Encoder):
+    """Deterministic vectors from a text's hash: the engine's bookkeeping without loading a model."""
+
+    def __init__(self, model_name: str = "test:hashed") -> None:
+        super().__init__(model_name)
+
+    @property
+    def dimension(self) -> int:
+        return DIMENSION
+
+    def encode(self, texts: Sequence[str], **_: Any) -> np.ndarray:
+        rows = [
+            np.frombuffer(hashlib.sha256(t.encode()).digest()[:DIMENSION], dtype=np.uint8).astype(np.float32)
+            - 127.5
+            for t in texts
+        ]
+        matrix = np.array(rows, dtype=np.float32).reshape(len(texts), DIMENSION)
+        return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-6)
+
+
+def _vector(seed: int) -> np.ndarray:
+    vector = np.random.default_rng(seed).standard_normal(DIMENSION).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def _profiles(count: int) -> list[ProfileDocument]:
+    window = Window(date(2027, 1, 1), date(2027, 6, 30), ("remote",))
+    return [
+        ProfileDocument(
+            f"p{i}",
+            languages=(("sq", "de", "sr")[i % 3],),
+            availability=(window,) if i % 2 else (),
+            open_to_matching=i % 5 != 0,
+        )
+        for i in range(count)
+    ]
+
+
+POST = PostDocument(
+    "post", languages=("de",), start=date(2027, 2, 1), end=date(2027, 2, 20), work_mode="remote"
+)
+
+
+def _same(a: ProfileIndex, b: ProfileIndex, query: np.ndarray) -> None:
+    assert sorted(a.ids()) == sorted(b.ids())
+    rows_a, scores_a = a.top_k(query, 10, a.filter_mask(POST))
+    rows_b, scores_b = b.top_k(query, 10, b.filter_mask(POST))
+    assert [a.id_at(int(r)) for r in rows_a] == [b.id_at(int(r)) for r in rows_b]
+    assert np.allclose(scores_a, scores_b)
+
+
+def test_a_saved_index_opens_as_it_was_and_keeps_changing(tmp_path: Path) -> None:
+    index = ProfileIndex(DIMENSION)
+    for i, profile in enumerate(_profiles(300)):
+        index.upsert(profile, _vector(i))
+    index.remove("p7")
+    index.save(tmp_path / "snapshot", taken_at="then")
+    opened = ProfileIndex.load(tmp_path / "snapshot")
+    _same(index, opened, _vector(3))
+    assert ProfileIndex.manifest(tmp_path / "snapshot")["taken_at"] == "then"
+
+    # Changes after opening: a new language column, an update, a removal, and growth past the spare rows.
+    changes = [(ProfileDocument("new", languages=("mk",)), _vector(1000))]
+    changes += [(ProfileDocument(f"more{i}", languages=("de",)), _vector(2000 + i)) for i in range(1500)]
+    changes.append((ProfileDocument("p3", languages=("de",), open_to_matching=True), _vector(3000)))
+    for target in (index, opened):
+        for profile, vector in changes:
+            target.upsert(profile, vector)
+        target.remove("p11")
+    _same(index, opened, _vector(3000))
+    assert opened.languages_mask(["mk"]).sum() == 1
+
+
+def test_posts_snapshot_and_broken_or_foreign_snapshots_are_refused(tmp_path: Path) -> None:
+    posts = PostIndex(DIMENSION)
+    posts.upsert(POST, _vector(1))
+    posts.save(tmp_path / "posts")
+    assert PostIndex.load(tmp_path / "posts").ids() == ["post"]
+    with pytest.raises(SnapshotError):
+        ProfileIndex.load(tmp_path / "posts")  # another kind of index
+    with pytest.raises(SnapshotError):
+        ProfileIndex.load(tmp_path / "nothing here")
+    (tmp_path / "posts" / "ids.npy").write_bytes(b"not numpy")
+    with pytest.raises(SnapshotError):
+        PostIndex.load(tmp_path / "posts")
+
+
+def _engine(settings: Settings, sessions: Any, **changes: Any) -> MatchingEngine:
+    return MatchingEngine(settings.model_copy(update=changes), sessions, encoder=HashedEncoder())
+
+
+def test_a_starting_process_opens_the_snapshot_and_catches_up(api: Api, settings: Settings) -> None:
+    members = [api.register("member") for _ in range(4)]
+    for i, member in enumerate(members):
+        api.profile(member, headline=f"Profile {i}", languages=[{"code": "de", "level": "C1"}])
+    me = [uuid.UUID(api.client.get("/api/profiles/me", headers=m).json()["id"]) for m in members]
+
+    def phase(body: Any) -> Any:
+        async def run() -> Any:
+            engine = open_database(settings.effective_database_url)
+            try:
+                return await body(async_sessionmaker(engine, expire_on_commit=False))
+            finally:
+                await engine.dispose()
+
+        return api.client.blocking_portal.call(run)
+
+    async def take_snapshot(sessions: Any) -> None:
+        first = _engine(settings, sessions)
+        assert (await first.refresh()).restored == 0
+        assert await first.save_snapshot()
+        assert not await first.save_snapshot()  # nothing changed since
+        # After the snapshot: one profile changes (below, one is erased and one is new).
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(Profile).where(Profile.id == me[0]).values(headline="Changed", updated_at=utcnow())
+            )
+
+    async def start_again(sessions: Any) -> None:
+        starting = _engine(settings, sessions)
+        report = await starting.refresh()
+        assert report.restored == 4
+        scratch = _engine(settings, sessions, match_snapshots=False)
+        assert (await scratch.refresh()).restored == 0
+        assert starting.profiles is not None
+        assert scratch.profiles is not None
+        assert len(starting.profiles) == len(scratch.profiles) == 4
+        for profile_id in scratch.profiles.ids():
+            assert np.array_equal(
+                starting.profiles.vector_of(profile_id), scratch.profiles.vector_of(profile_id)
+            )
+        assert str(me[1]) not in starting.profiles
+        # A snapshot of another model's vectors is never opened.
+        other = MatchingEngine(settings, sessions, encoder=HashedEncoder("test:another"))
+        assert (await other.refresh()).restored == 0
+
+    phase(take_snapshot)
+    assert api.client.delete("/api/me", headers=members[1]).status_code == 204
+    api.profile(api.register("member"), headline="Newcomer")
+    phase(start_again)

@@ -46,9 +46,19 @@ def warm_up() -> None:
     _get_detector()
 
 
+def _enough_letters(text: str) -> bool:
+    letters = 0
+    for ch in text:
+        if ch.isalpha():
+            letters += 1
+            if letters >= MIN_LETTERS:
+                return True
+    return False
+
+
 def identify(text: str) -> str | None:
     """The ISO 639-1 code of the language `text` is written in, or None when it cannot be told."""
-    if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
+    if not _enough_letters(text):
         return None
     language = _get_detector().detect_language_of(text)
     return None if language is None else str(language.iso_code_639_1.name).lower()
@@ -58,9 +68,7 @@ def identify_many(texts: list[str]) -> list[str | None]:
     """`identify` for many texts at once, spread over the cores."""
     found = _get_detector().detect_languages_in_parallel_of(texts) if texts else []
     return [
-        None
-        if language is None or sum(ch.isalpha() for ch in text) < MIN_LETTERS
-        else str(language.iso_code_639_1.name).lower()
+        None if language is None or not _enough_letters(text) else str(language.iso_code_639_1.name).lower()
         for text, language in zip(texts, found, strict=True)
     ]
 

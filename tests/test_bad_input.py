@@ -5,8 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from litestar.testing import TestClient
 
 from tests.conftest import Api, count_rows
+
+
+@pytest.fixture
+def client(shared_client: TestClient[Any]) -> TestClient[Any]:
+    return shared_client  # one app for the module: these probes are refused before they change anything
 
 
 def _db(api: Api) -> str:

@@ -316,6 +316,7 @@ def test_an_index_written_by_an_earlier_version_is_rebuilt_at_start(api: Api) ->
         api.client.blocking_portal.call(upgraded.close)
 
 
+@pytest.mark.slow  # the background jobs' housekeeping loads the encoder
 def test_the_web_process_syncs_by_itself_in_embedded_mode(settings: Any) -> None:
     from diaspora.platform.app import create_app
 

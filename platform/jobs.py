@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,6 +28,10 @@ from diaspora.platform.settings import Settings
 
 log = logging.getLogger("diaspora.jobs")
 LEASE = "background-jobs"
+# Work only during the first two thirds of a lease, counted from when it was asked for: another process
+# takes it once it has lapsed in the database, and the last third absorbs a stalled event loop (a model
+# loading holds the interpreter for seconds) or a slow database answer, so two never send the same mail.
+LEASE_TRUST = 2 / 3
 
 
 class BackgroundJobs:
@@ -44,6 +49,7 @@ class BackgroundJobs:
         self.search = search
         self.mail = mail
         self.holder = leases.holder_name()
+        self._trusted_until = 0.0  # time.monotonic() before which this process may act on its lease
 
     async def housekeeping_once(self) -> dict[str, int]:
         """One pass of the periodic jobs; returns how much each did."""
@@ -91,22 +97,36 @@ class BackgroundJobs:
             finally:
                 ended.set()
                 await running
+                self._trusted_until = 0.0
                 if stop.is_set():
                     with contextlib.suppress(Exception):  # at shutdown: hand over at once if we can
                         await leases.release(self.sessions, LEASE, self.holder)
 
+    def holds_lease(self) -> bool:
+        """Whether this process may still act as the one running the jobs (checked before side effects
+        that must not happen twice, such as sending mail)."""
+        return time.monotonic() < self._trusted_until
+
     async def _acquire(self, ttl: timedelta) -> bool:
+        asked = time.monotonic()
         try:
-            return await leases.acquire(self.sessions, LEASE, self.holder, ttl=ttl)
+            held = await leases.acquire(self.sessions, LEASE, self.holder, ttl=ttl)
         except Exception:  # a database blip: not ours this time, asked again soon
             log.exception("could not take or renew the background jobs' lease")
-            return False
+            held = False
+        self._trusted_until = asked + ttl.total_seconds() * LEASE_TRUST if held else 0.0
+        return held
 
     async def _run_jobs(self, stop: asyncio.Event) -> None:
         interval = self.settings.search_sync_interval_seconds
         await asyncio.gather(
             self.search.run(stop, interval_seconds=interval),
-            outbox.consume_forever(self.mail.drain, stop, interval_seconds=interval, name="mail"),
+            outbox.consume_forever(
+                lambda: self.mail.drain(may_send=self.holds_lease),
+                stop,
+                interval_seconds=interval,
+                name="mail",
+            ),
             self._housekeeping(stop),
         )
 

@@ -122,6 +122,30 @@ def test_mail_goes_out_over_smtp_once(settings: Settings, smtp_server: Any) -> N
     assert all(m["To"] == "member@example.org" for m in inbox.messages)
 
 
+def test_a_process_whose_turn_has_passed_sends_nothing_and_leaves_the_mail(
+    settings: Settings, smtp_server: Any
+) -> None:
+    controller, inbox = smtp_server
+    smtp = settings.model_copy(
+        update={"smtp_host": controller.hostname, "smtp_port": controller.port, "smtp_starttls": False}
+    )
+    asyncio.run(_queue(smtp, ["One", "Two", "Three"]))
+    turns = iter([True, True, False])  # its lease lapses after the first message
+
+    async def drain() -> int:
+        engine = create_async_engine(smtp.effective_database_url)
+        try:
+            sender = MailSender(smtp, async_sessionmaker(engine, expire_on_commit=False))
+            return (await sender.drain(may_send=lambda: next(turns, False))).sent
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(drain()) == 1
+    assert [m["Subject"] for m in inbox.messages] == ["One"]
+    assert asyncio.run(_drain_in_a_fresh_process(smtp)) == 2  # the next process sends the rest, once
+    assert sorted(m["Subject"] for m in inbox.messages) == ["One", "Three", "Two"]
+
+
 def test_mail_waits_while_the_smtp_server_is_down(settings: Settings, smtp_server: Any) -> None:
     controller, inbox = smtp_server
     down = settings.model_copy(

@@ -29,7 +29,7 @@ from tests.conftest import _empty_all_tables
 from tests.test_mail import _Inbox
 
 pytestmark = pytest.mark.slow  # two fresh server processes
-LEASE_SECONDS = 2.0
+LEASE_SECONDS = 5.0
 
 
 def _free_port() -> int:

@@ -15,6 +15,7 @@ import logging
 import mailbox
 import smtplib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -92,11 +93,17 @@ class MailSender:
             finally:
                 box.close()
 
-    async def process_once(self, *, limit: int = 100) -> MailReport:
+    async def process_once(
+        self, *, limit: int = 100, may_send: Callable[[], bool] | None = None
+    ) -> MailReport:
+        """Send what is due. `may_send` is asked before each message goes out: a process whose turn to
+        run the background jobs may have passed (`jobs.BackgroundJobs.holds_lease`) stops, and leaves the
+        rest to the process whose turn it is, rather than send a message that one sends too."""
         report = MailReport()
+        allowed = may_send or (lambda: True)
         async with self.sessions() as session, session.begin():
             events = await outbox.due(session, [TOPIC], limit=limit, claim=True)
-            if not events:
+            if not events or not allowed():
                 return report
             if not self.settings.smtp_host:
                 try:
@@ -111,6 +118,8 @@ class MailSender:
                 report.sent += len(events)
                 return report
             for event in events:
+                if not allowed():
+                    break
                 try:
                     await anyio.to_thread.run_sync(self._send_smtp, self._compose(event))
                 except Exception as exc:  # SMTP down, refused: keep it for later
@@ -122,10 +131,10 @@ class MailSender:
                 report.sent += 1
         return report
 
-    async def drain(self) -> MailReport:
+    async def drain(self, *, may_send: Callable[[], bool] | None = None) -> MailReport:
         total = MailReport()
         while True:
-            report = await self.process_once()
+            report = await self.process_once(may_send=may_send)
             total.sent += report.sent
             total.failed += report.failed
             if not report.sent or report.failed:

@@ -14,10 +14,10 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from diaspora.platform.db.models import JobLease, utcnow
+from diaspora.platform.db.upsert import upsert
 
 
 def holder_name() -> str:
@@ -31,15 +31,14 @@ async def acquire(
     """Take or renew the lease `name` for `ttl`; False when another holder's lease is still running."""
     now = utcnow()
     async with sessions() as session, session.begin():
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(JobLease).values(name=name, holder=holder, expires_at=now + ttl)
-        statement = statement.on_conflict_do_update(
-            index_elements=[JobLease.name],
-            set_={"holder": holder, "expires_at": now + ttl},
+        await upsert(
+            session,
+            JobLease,
+            [{"name": name, "holder": holder, "expires_at": now + ttl}],
+            key=["name"],
+            update=["holder", "expires_at"],
             where=(JobLease.expires_at <= now) | (JobLease.holder == holder),
         )
-        await session.execute(statement)
         current = await session.scalar(select(JobLease.holder).where(JobLease.name == name))
     return current == holder
 

@@ -16,8 +16,10 @@ async def upsert(
     *,
     key: Sequence[str],
     update: Sequence[str],
+    where: Any = None,
 ) -> None:
-    """Insert `rows`, or update the `update` columns of rows whose `key` columns already exist.
+    """Insert `rows`, or update the `update` columns of rows whose `key` columns already exist (only those
+    for which `where`, a condition on the existing row, holds, when it is given).
 
     Idempotent, and safe when two processes write the same key at once.
     """
@@ -27,6 +29,8 @@ async def upsert(
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(model).values(list(rows))
     statement = statement.on_conflict_do_update(
-        index_elements=list(key), set_={column: statement.excluded[column] for column in update}
+        index_elements=list(key),
+        set_={column: statement.excluded[column] for column in update},
+        where=where,
     )
     await session.execute(statement)

@@ -92,8 +92,9 @@ def server(live_settings: Settings) -> Iterator[str]:
     import httpx
 
     def indexed(index: str) -> bool:
-        found = httpx.get(f"{base}/api/search/{index}", params={"per_page": 1}, timeout=30).json()
-        return bool(found["total_hits"])
+        response = httpx.get(f"{base}/api/search/{index}", params={"per_page": 1}, timeout=30)
+        assert response.status_code == 200, f"searching {index} while the demo is indexed: {response.text}"
+        return bool(response.json()["total_hits"])
 
     while time.monotonic() < deadline + 120:
         if indexed("opportunities") and indexed("posts"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -293,6 +294,25 @@ def test_rebuild_swaps_in_a_new_index(backend: SearchBackend, config: IndexConfi
     assert seen == [2, 1]
     assert asyncio.run(backend.document_ids(config)) == {_id(1), _id(2), _id(5)}
     assert ids(search(country="RS")) == set()
+
+
+def test_searches_arriving_together_at_a_new_index_get_answers(tmp_path: Path, config: IndexConfig) -> None:
+    # A server's first requests can reach an index no one has created yet, from several threads at once;
+    # each used to create a first version and delete the others', answering 500.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from diaspora.platform.search.embedded import EmbeddedBackend
+
+    for attempt in range(5):
+        backend = EmbeddedBackend(tmp_path / f"search-{attempt}")
+        gate = threading.Barrier(4)
+
+        def search_once(backend: EmbeddedBackend = backend, gate: threading.Barrier = gate) -> int:
+            gate.wait()
+            return asyncio.run(backend.search(config, parse_request(config, {}))).total_hits
+
+        with ThreadPoolExecutor(4) as pool:
+            assert list(pool.map(lambda _: search_once(), range(4))) == [0, 0, 0, 0]
 
 
 @pytest.mark.parametrize(

@@ -259,6 +259,7 @@ class EmbeddedBackend:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._open: dict[str, _Open] = {}
+        self._open_lock = threading.Lock()  # taken after `_write_lock` where both are held
         self._write_lock = threading.Lock()
         self._vectors: dict[str, _Vectors] = {}
         self._vectors_lock = threading.Lock()
@@ -305,13 +306,33 @@ class EmbeddedBackend:
         os.replace(staging, path)
         return stamp
 
+    def _first_generation(self, config: IndexConfig) -> str:
+        """Creates an index's first generation, unless another thread or process got there first."""
+        pointer = self._pointer(config)
+        generation, _ = self._new_generation(config)
+        staging = pointer.with_suffix(f".{uuid.uuid4().hex[:6]}")
+        staging.write_text(generation)
+        try:
+            os.link(staging, pointer)  # atomic, and refused when the pointer exists
+        except FileExistsError:
+            shutil.rmtree(pointer.parent / generation, ignore_errors=True)
+            generation = pointer.read_text().strip()
+        finally:
+            staging.unlink()
+        return generation
+
     def _opened(self, config: IndexConfig) -> _Open:
+        # One thread at a time: readers arriving together at a new index would otherwise each create a
+        # first generation and delete the others' (seen as a 500 on the first searches after start).
+        with self._open_lock:
+            return self._open_current(config)
+
+    def _open_current(self, config: IndexConfig) -> _Open:
         pointer = self._pointer(config)
         try:
             generation = pointer.read_text().strip()
         except FileNotFoundError:
-            generation, _ = self._new_generation(config)
-            self._publish(config, generation)
+            generation = self._first_generation(config)
         current = self._open.get(config.uid)
         if current is not None and current.generation == generation:
             return current
@@ -399,7 +420,7 @@ class EmbeddedBackend:
             writer.rollback()
             shutil.rmtree(self.root / config.uid / generation, ignore_errors=True)
             raise
-        with self._write_lock:
+        with self._write_lock, self._open_lock:
             self._publish(config, generation)
             self._restamp(config)
         return count

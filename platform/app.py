@@ -30,13 +30,14 @@ from diaspora.matching import languages
 from diaspora.platform import openapi
 from diaspora.platform.accounts.controllers import AuthController, MeController
 from diaspora.platform.campaigns.controllers import CampaignController, InvitationController
-from diaspora.platform.core import hygiene, ratelimit, security
+from diaspora.platform.core import hygiene, policy, ratelimit, security
 from diaspora.platform.core.auth import TokenAuthenticationMiddleware
 from diaspora.platform.core.errors import DomainError, domain_error_handler, http_error_handler
 from diaspora.platform.core.guards import LoginRequired, login_redirect
 from diaspora.platform.core.headers import SecurityHeaders
 from diaspora.platform.db import migrate
 from diaspora.platform.imports.controllers import ImportController
+from diaspora.platform.insights.controllers import InsightsController
 from diaspora.platform.matches.controllers import MatchController
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.matches.weights import ScoringWeightsController
@@ -50,6 +51,7 @@ from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings, get_settings
 from diaspora.platform.taxonomy.controllers import TaxonomyController
 from diaspora.platform.web import i18n
+from diaspora.platform.web.diaspora_map import MapPages
 from diaspora.platform.web.member import MemberPages
 from diaspora.platform.web.ministry import MinistryPages
 from diaspora.platform.web.organisation import OrganisationPages
@@ -72,6 +74,7 @@ def _setup_templates(engine: JinjaTemplateEngine) -> None:
     env.globals["current_language"] = i18n.current
     env.globals["html_lang"] = i18n.html_lang
     env.globals["written_in"] = i18n.written_in
+    env.globals["may_see_map"] = policy.may_see_map
     env.filters["day"] = i18n.format_day
     env.filters["number"] = i18n.format_number
 
@@ -190,10 +193,12 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             CampaignController,
             InvitationController,
             TaxonomyController,
+            InsightsController,
             PageController,
             MemberPages,
             OrganisationPages,
             MinistryPages,
+            MapPages,
             create_static_files_router(
                 path="/static", directories=[templates / "static"], include_in_schema=False
             ),

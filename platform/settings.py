@@ -130,6 +130,13 @@ class Settings(BaseSettings):
     match_index_dtype: Literal["float16", "float32"] = Field(
         default="float16", description="Storage of the in-memory embedding matrix."
     )
+    map_min_cell: int = Field(
+        default=5,
+        ge=2,
+        le=1000,
+        description="The diaspora map and its exports show no group of fewer people than this (and hide a "
+        "second group where one hidden group could be worked out from a total).",
+    )
     match_snapshots: bool = Field(
         default=True,
         description="Keep a snapshot of the profile index in data_dir/snapshots: a starting process opens it "

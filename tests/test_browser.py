@@ -338,3 +338,29 @@ def test_ministry_runs_a_campaign_and_invites(page: Any) -> None:
     page.get_by_role("heading", name="Funnel").wait_for()
     page.get_by_role("heading", name="Skill gaps").wait_for()
     shot(page, "campaign")
+
+
+def test_ministry_reads_the_diaspora_map_filters_it_and_downloads_it(page: Any) -> None:
+    log_in(page, "ministry@demo.example")
+    page.wait_for_url("**/campaigns")
+    page.get_by_role("link", name="Diaspora map").click()
+    page.wait_for_url("**/map")
+    page.get_by_role("heading", name="Diaspora map", level=1).wait_for()
+    assert page.locator("svg.choropleth").count() == 2
+    total = page.locator("#map-total").inner_text()
+    assert "members" in total
+    # Every count shown is a group of at least five; the others read "fewer than 5".
+    shown = [
+        int(t.replace(",", "")) for t in page.locator("table .bar span").all_inner_texts() if t.strip("0")
+    ]
+    assert shown
+    assert all(n >= 5 for n in shown)
+    shot(page, "diaspora-map")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    assert download.value.suggested_filename == "diaspora-map.csv"
+    page.get_by_label("Sector").select_option("health")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**/map?**sector=health**")
+    # Either the health professionals' figures or, if they are fewer than five, a notice that says so.
+    page.locator("#map-total, p.notice").first.wait_for()

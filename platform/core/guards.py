@@ -74,6 +74,7 @@ requires_profile_viewer = allow(policy.may_see_profiles, policy.why_no_profiles)
 requires_verified_staff = allow(policy.is_verified_staff, policy.why_not_verified)
 requires_verified_ministry = allow(policy.is_verified_ministry, policy.why_no_campaigns)
 requires_campaign_manager = allow(policy.may_manage_campaigns, policy.why_no_campaigns)
+requires_map_viewer = allow(policy.may_see_map, policy.why_no_map)
 
 
 async def provide_actor(request: ASGIConnection[Any, Any, Any, Any]) -> Actor:

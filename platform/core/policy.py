@@ -115,3 +115,20 @@ def why_no_profiles(actor: Actor) -> str:
 def why_no_campaigns(actor: Actor) -> str:
     """The sentence for an actor refused campaigns."""
     return why_not_verified(actor) if actor.role is Role.MINISTRY else "Campaigns are run by ministries."
+
+
+def may_see_map(actor: Actor | None) -> bool:
+    """The diaspora map (aggregates only): admins, verified ministries, verified staff of a municipality."""
+    return (
+        is_admin(actor)
+        or is_verified_ministry(actor)
+        or (
+            is_verified_staff(actor)
+            and actor is not None
+            and actor.organisation_kind == OrganisationKind.MUNICIPALITY.value
+        )
+    )
+
+
+def why_no_map(actor: Actor) -> str:
+    return "The diaspora map is for verified ministries and municipalities, and for admins."

@@ -133,3 +133,8 @@ def written_in(code: str | None, text: str = "") -> str | None:
         return gettext("Written in Bosnian, Croatian, Montenegrin or Serbian")
     name = Locale.parse(_current.get()).languages.get(group[0], group[0])
     return gettext("Written in %(language)s", language=name)
+
+
+def country_names() -> dict[str, str]:
+    """Country names by ISO 3166 code in the interface's language ("DE": "Germany", "Deutschland")."""
+    return {code: name for code, name in Locale.parse(_current.get()).territories.items() if len(code) == 2}

@@ -23,6 +23,23 @@ def test_organisation_sees_only_consented_fields(api: Api) -> None:
     assert "origin_country" not in seen
 
 
+def test_the_city_a_member_lives_in_is_shown_with_the_country_or_not_at_all(api: Api) -> None:
+    member = api.register("member")
+    own = api.profile(
+        member,
+        residence_city="Munich",
+        consent={"visible_fields": ["headline"], "open_to_matching": True, "open_to_contact": True},
+    )
+    assert own["residence_city"] == "Munich"
+    staff, _ = api.organisation()
+    seen = api.client.get("/api/profiles", headers=staff).json()["items"][0]
+    assert "residence_city" not in seen
+    consent = {"visible_fields": ["headline", "residence_country"], "open_to_matching": True}
+    assert api.client.put("/api/profiles/me/consent", headers=member, json=consent).status_code == 200
+    seen = api.client.get("/api/profiles", headers=staff).json()["items"][0]
+    assert (seen["residence_country"], seen["residence_city"]) == ("DE", "Munich")
+
+
 def test_filters_never_reveal_hidden_fields(api: Api) -> None:
     hidden = api.register("member")
     api.profile(

@@ -24,14 +24,15 @@ from diaspora.platform.insights.services import municipality_key, suppress
 from tests.conftest import Api
 from tests.test_pages import _login_page
 
-# origin country, municipality as the member wrote it, residence, sectors, availability modes
-PEOPLE: list[tuple[str, str, str, list[str], list[str]]] = (
-    [("AL", "Tirana", "DE", ["health"], ["onsite_return"])] * 5
-    + [("AL", "TIRANA ", "DE", ["health", "research"], ["remote"])] * 3
-    + [("AL", "Tirana", "CH", ["it"], ["remote"])] * 6
-    + [("AL", "Durrës", "AT", ["health"], [])] * 2
-    + [("AL", "Durres", "AT", ["engineering"], ["invest"])] * 1
-    + [("RS", "Niš", "DE", ["health"], ["volunteer"])] * 3
+# origin country, municipality as the member wrote it, residence country and city, sectors, modes
+PEOPLE: list[tuple[str, str, str, str | None, list[str], list[str]]] = (
+    [("AL", "Tirana", "DE", "Munich", ["health"], ["onsite_return"])] * 3
+    + [("AL", "Tirana", "DE", "MUNICH", ["health"], ["onsite_return"])] * 2
+    + [("AL", "TIRANA ", "DE", None, ["health", "research"], ["remote"])] * 3
+    + [("AL", "Tirana", "CH", "Zurich", ["it"], ["remote"])] * 6
+    + [("AL", "Durrës", "AT", "Vienna", ["health"], [])] * 2
+    + [("AL", "Durres", "AT", "Vienna", ["engineering"], ["invest"])] * 1
+    + [("RS", "Niš", "DE", "Munich", ["health"], ["volunteer"])] * 3
 )
 
 
@@ -42,7 +43,7 @@ def _insert_people(api: Api) -> None:
         engine = create_async_engine(url)
         try:
             async with async_sessionmaker(engine)() as session, session.begin():
-                for n, (origin, town, residence, sectors, modes) in enumerate(PEOPLE):
+                for n, (origin, town, residence, city, sectors, modes) in enumerate(PEOPLE):
                     account = Account(
                         email=f"mapped-{n}-{uuid.uuid4().hex[:6]}@example.org",
                         password_hash="x",
@@ -57,6 +58,7 @@ def _insert_people(api: Api) -> None:
                         origin_country=origin,
                         origin_municipality=town,
                         residence_country=residence,
+                        residence_city=city,
                         sectors=sectors,
                         created_at=datetime(2026, 10, 5, tzinfo=UTC)
                         if n % 2
@@ -112,6 +114,14 @@ def test_a_ministry_sees_its_own_diaspora_in_groups_of_at_least_five(api: Api) -
     assert board["total"] == 17  # the Serbian members are not Albania's to see
     # Residence: DE 8, CH 6, AT 3: AT is hidden, and CH with it.
     assert _cells(board, "residence_countries") == {"DE": 8, "CH": None, "AT": None}
+    # Munich 5 (two spellings), Zurich 6; Vienna 3 and "somewhere in Germany" 3 hidden, together 6.
+    assert _cells(board, "residence_cities") == {
+        "CH:zurich": 6,
+        "DE:munich": 5,
+        "DE:": None,
+        "AT:vienna": None,
+    }
+    assert {c["key"]: c["label"] for c in board["residence_cities"]}["DE:munich"] == "Munich"
     # Towns meet across spellings: Tirana 14, Durrës 3 (hidden, and the only other group, so Tirana too).
     assert _cells(board, "origin_municipalities") == {"tirana": None, "durres": None}
     assert _cells(board, "sectors") == {"health": 10, "it": 6, "research": None, "engineering": None}

@@ -221,6 +221,7 @@ class Profile(Base):
     # ISO 639-1 code of the language headline, summary and skills are written in (None: not told).
     text_language: Mapped[str | None] = mapped_column(String(8))
     residence_country: Mapped[str | None] = mapped_column(String(2), index=True)
+    residence_city: Mapped[str | None] = mapped_column(String(120))
     origin_country: Mapped[str | None] = mapped_column(String(2), index=True)
     origin_municipality: Mapped[str | None] = mapped_column(String(120))
     years_experience: Mapped[int | None] = mapped_column(Integer)

@@ -187,6 +187,18 @@ PROFESSIONS: tuple[Profession, ...] = (
 )
 
 RESIDENCE = ("DE", "DE", "DE", "CH", "CH", "AT", "AT", "IT", "IT", "US", "US", "CA", "SE", "GB", "FR")
+# Where the diaspora of the region lives, by country; the first city of each is the most common.
+RESIDENCE_CITIES = {
+    "DE": ("Munich", "Munich", "Stuttgart", "Frankfurt", "Berlin", "Düsseldorf"),
+    "CH": ("Zurich", "Zurich", "Geneva", "Basel", "Lausanne"),
+    "AT": ("Vienna", "Vienna", "Vienna", "Graz", "Linz"),
+    "IT": ("Milan", "Milan", "Rome", "Turin", "Bari"),
+    "US": ("New York", "New York", "Chicago", "Detroit", "Boston"),
+    "CA": ("Toronto", "Toronto", "Montreal"),
+    "SE": ("Stockholm", "Malmö", "Gothenburg"),
+    "GB": ("London", "London", "Manchester"),
+    "FR": ("Paris", "Paris", "Lyon"),
+}
 ORIGINS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # country: (municipalities, languages spoken at home)
     "AL": (("Tirana", "Durrës", "Shkodër", "Vlorë", "Korçë", "Elbasan"), ("sq",)),

@@ -8,6 +8,7 @@ shares one password, printed by the `diaspora demo` command; nothing here is a r
 from __future__ import annotations
 
 import random
+import zlib
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -40,6 +41,7 @@ from diaspora.platform.demo.catalogue import (
     ORIGINS,
     PROFESSIONS,
     RESIDENCE,
+    RESIDENCE_CITIES,
     VOLUNTEERING,
 )
 from diaspora.platform.demo.languages import post_texts, profile_texts
@@ -86,6 +88,10 @@ def _opportunities(rng: random.Random, organisations: list[Organisation], count:
             )
         )
     return rows
+
+
+def _pick(choices: tuple[str, ...], key: str) -> str:
+    return choices[zlib.crc32(key.encode()) % len(choices)]
 
 
 def _availability(rng: random.Random, today: date) -> list[AvailabilityWindow]:
@@ -251,6 +257,8 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
             headline=headline,
             summary=summary,
             residence_country=residence,
+            # From the address, not the generator: the rest of the demo stays as it was for a seed.
+            residence_city=_pick(RESIDENCE_CITIES[residence], account.email),
             origin_country=origin,
             origin_municipality=rng.choice(municipalities),
             years_experience=years,

@@ -79,6 +79,7 @@ class MapOut(msgspec.Struct):
     # None when the selection holds fewer than `min_cell` people: then every breakdown is empty.
     total: int | None
     residence_countries: list[Cell]
+    residence_cities: list[Cell]  # key "DE:munich", label as most members write it ("Munich")
     origin_countries: list[Cell]
     origin_municipalities: list[Cell]
     sectors: list[Cell]
@@ -90,6 +91,7 @@ class MapOut(msgspec.Struct):
     def breakdowns(self) -> dict[str, list[Cell]]:
         return {
             "residence_countries": self.residence_countries,
+            "residence_cities": self.residence_cities,
             "origin_countries": self.origin_countries,
             "origin_municipalities": self.origin_municipalities,
             "sectors": self.sectors,
@@ -131,6 +133,8 @@ def suppress(counts: Counter[str], min_cell: int, *, partition: bool) -> list[Ce
 class _Member(msgspec.Struct):
     id: uuid.UUID
     residence_country: str
+    city: str  # "DE:munich"
+    city_spelling: str
     origin_country: str
     municipality: str
     municipality_spelling: str
@@ -182,6 +186,7 @@ async def _members(session: AsyncSession, scope: ScopeOut, filters: MapFilters) 
         select(
             Profile.id,
             Profile.residence_country,
+            Profile.residence_city,
             Profile.origin_country,
             Profile.origin_municipality,
             Profile.sectors,
@@ -215,6 +220,8 @@ async def _members(session: AsyncSession, scope: ScopeOut, filters: MapFilters) 
             _Member(
                 id=row.id,
                 residence_country=row.residence_country or UNKNOWN,
+                city=f"{row.residence_country or UNKNOWN}:{municipality_key(row.residence_city)}",
+                city_spelling=(row.residence_city or "").strip(),
                 origin_country=row.origin_country or UNKNOWN,
                 municipality=key,
                 municipality_spelling=(row.origin_municipality or "").strip(),
@@ -306,6 +313,7 @@ async def diaspora_map(
         min_cell=min_cell,
         total=None,
         residence_countries=[],
+        residence_cities=[],
         origin_countries=[],
         origin_municipalities=[],
         sectors=[],
@@ -318,10 +326,8 @@ async def diaspora_map(
         return empty
     ids = {m.id for m in members}
 
-    spellings: dict[str, Counter[str]] = defaultdict(Counter)
-    for member in members:
-        spellings[member.municipality][member.municipality_spelling] += 1
-    municipality_labels = {key: counts.most_common(1)[0][0] for key, counts in spellings.items()}
+    municipality_labels = _spellings((m.municipality, m.municipality_spelling) for m in members)
+    city_labels = _spellings((m.city, m.city_spelling) for m in members)
 
     modes: Counter[str] = Counter()
     available: Counter[str] = Counter()
@@ -354,6 +360,9 @@ async def diaspora_map(
         min_cell=min_cell,
         total=len(members),
         residence_countries=suppress(Counter(m.residence_country for m in members), min_cell, partition=True),
+        residence_cities=_labelled(
+            suppress(Counter(m.city for m in members), min_cell, partition=True), city_labels
+        ),
         origin_countries=suppress(Counter(m.origin_country for m in members), min_cell, partition=True),
         origin_municipalities=_labelled(
             suppress(Counter(m.municipality for m in members), min_cell, partition=True), municipality_labels
@@ -364,6 +373,14 @@ async def diaspora_map(
         availability=_in_order(suppress(available, min_cell, partition=False), [q[0] for q in quarters]),
         registrations=_in_order(suppress(registered, min_cell, partition=True), ["earlier", *months]),
     )
+
+
+def _spellings(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Each place's name as most of its people write it."""
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for key, spelling in pairs:
+        spellings[key][spelling] += 1
+    return {key: counts.most_common(1)[0][0] for key, counts in spellings.items()}
 
 
 def _in_order(cells: list[Cell], keys: Iterable[str]) -> list[Cell]:

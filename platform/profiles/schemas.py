@@ -92,6 +92,7 @@ class ProfileIn(Input):
     headline: Annotated[str, msgspec.Meta(max_length=200)] = ""
     summary: Annotated[str, msgspec.Meta(max_length=5_000)] = ""
     residence_country: CountryCode | None = None
+    residence_city: Municipality | None = None
     origin_country: CountryCode | None = None
     origin_municipality: Municipality | None = None
     years_experience: Annotated[int, msgspec.Meta(ge=0, le=70)] | None = None
@@ -167,6 +168,7 @@ class ProfileOut(msgspec.Struct):
     contact_granted_to: list[uuid.UUID]
     updated_at: datetime
     text_language: str | None = None  # ISO 639-1 code of the language it is written in, as detected
+    residence_city: str | None = None
 
 
 class ContactOut(msgspec.Struct):
@@ -186,6 +188,7 @@ class ProfileView(msgspec.Struct, omit_defaults=True):
     headline: str | None = None
     summary: str | None = None
     residence_country: str | None = None
+    residence_city: str | None = None
     origin_country: str | None = None
     origin_municipality: str | None = None
     years_experience: int | None = None

@@ -118,6 +118,7 @@ def profile_rows(data: ProfileIn, profile_id: uuid.UUID, *, text_language: str |
             "headline": data.headline.strip(),
             "summary": data.summary.strip(),
             "residence_country": data.residence_country,
+            "residence_city": (data.residence_city or "").strip() or None,
             "origin_country": data.origin_country,
             "origin_municipality": data.origin_municipality,
             "years_experience": data.years_experience,
@@ -293,6 +294,7 @@ def profile_out(profile: Profile, grants: Iterable[ContactGrant]) -> ProfileOut:
         headline=profile.headline,
         summary=profile.summary,
         residence_country=profile.residence_country,
+        residence_city=profile.residence_city,
         origin_country=profile.origin_country,
         origin_municipality=profile.origin_municipality,
         years_experience=profile.years_experience,
@@ -351,6 +353,7 @@ def profile_view(profile: Profile, *, contact_granted: bool) -> ProfileView:
         view.summary = profile.summary
     if "residence_country" in shown:
         view.residence_country = profile.residence_country
+        view.residence_city = profile.residence_city
     if "origin" in shown:
         view.origin_country = profile.origin_country
         view.origin_municipality = profile.origin_municipality

@@ -37,7 +37,7 @@ def visible_field_help() -> dict[str, str]:
         "name": _("Your name"),
         "headline": _("Your headline (e.g. 'Cardiologist in Munich')"),
         "summary": _("Your summary"),
-        "residence_country": _("The country you live in"),
+        "residence_country": _("Where you live (country and town)"),
         "origin": _("Where you come from (country and town)"),
         "languages": _("The languages you speak"),
         "years_experience": _("Your years of experience"),
@@ -64,6 +64,7 @@ def form_from_profile(profile: Profile | None) -> dict[str, Any]:
         "headline": profile.headline,
         "summary": profile.summary,
         "residence_country": profile.residence_country or "",
+        "residence_city": profile.residence_city or "",
         "origin_country": profile.origin_country or "",
         "origin_municipality": profile.origin_municipality or "",
         "years_experience": "" if profile.years_experience is None else str(profile.years_experience),
@@ -119,8 +120,9 @@ def profile_body(form: dict[str, Any]) -> dict[str, Any]:
     for name in ("residence_country", "origin_country"):
         if text(name):
             body[name] = text(name).upper()
-    if text("origin_municipality"):
-        body["origin_municipality"] = text("origin_municipality")
+    for name in ("residence_city", "origin_municipality"):
+        if text(name):
+            body[name] = text(name)
     if text("years_experience"):
         body["years_experience"] = (
             int(text("years_experience")) if text("years_experience").isdigit() else text("years_experience")

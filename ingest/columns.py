@@ -186,6 +186,9 @@ def _build_post(cells: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
             "mode": (cells.get("mode") or "").lower() or None,
             "compensation": (cells.get("compensation") or "").lower() or None,
             "places": cells.get("places"),
+            "incentives": [i.lower() for i in cells.get("incentives") or []],
+            "subsidy_programme": cells.get("subsidy_programme"),
+            "stipend_eur": cells.get("stipend_eur"),
             "status": (cells.get("status") or "").lower() or None,
         }
     )
@@ -301,6 +304,9 @@ POSTS = Kind(
         "mode": Column(help="onsite, remote, hybrid"),
         "compensation": Column(help="paid, volunteer"),
         "places": Column(integer),
+        "incentives": Column(a_list, help="travel; accommodation; stipend; subsidy; insurance"),
+        "subsidy_programme": Column(help="the name of the programme that pays a subsidy"),
+        "stipend_eur": Column(integer, help="euros a month"),
         "status": Column(help="draft, open, closed"),
     },
     _build_post,

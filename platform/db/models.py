@@ -82,6 +82,16 @@ class Compensation(enum.StrEnum):
     VOLUNTEER = "volunteer"
 
 
+class Incentive(enum.StrEnum):
+    """What a post offers beside the work: the incentives return programmes use to draw people back."""
+
+    TRAVEL = "travel"
+    ACCOMMODATION = "accommodation"
+    STIPEND = "stipend"
+    SUBSIDY = "subsidy"  # a public programme pays part of the cost (named in `subsidy_programme`)
+    INSURANCE = "insurance"
+
+
 class OpportunityKind(enum.StrEnum):
     INVESTMENT = "investment"
     VOLUNTEERING = "volunteering"
@@ -362,6 +372,9 @@ class Post(Base):
     mode: Mapped[str] = mapped_column(String(16))
     compensation: Mapped[str] = mapped_column(String(16))
     places: Mapped[int] = mapped_column(Integer, default=1)
+    incentives: Mapped[list[str]] = mapped_column(JSON, default=list)
+    subsidy_programme: Mapped[str | None] = mapped_column(String(200))
+    stipend_eur: Mapped[int | None] = mapped_column(Integer)  # a month
     status: Mapped[str] = mapped_column(String(16), default=PostStatus.DRAFT.value)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow)

@@ -94,6 +94,26 @@ def _pick(choices: tuple[str, ...], key: str) -> str:
     return choices[zlib.crc32(key.encode()) % len(choices)]
 
 
+# What return posts offer, chosen from the post's name (not the generator, so the rest stays as it was).
+INCENTIVE_SETS = (
+    ("travel", "accommodation"),
+    ("travel", "accommodation", "stipend"),
+    ("travel", "subsidy", "insurance"),
+    ("accommodation",),
+    (),
+)
+SUBSIDY_PROGRAMMES = ("Brain Gain Programme", "Diaspora Return Fund", "TOKTEN")
+
+
+def _offer_incentives(post: Post, key: str) -> None:
+    incentives = list(INCENTIVE_SETS[zlib.crc32(key.encode()) % len(INCENTIVE_SETS)])
+    post.incentives = incentives
+    if "stipend" in incentives:
+        post.stipend_eur = (800, 1200, 1500)[zlib.crc32(key.encode()) % 3]
+    if "subsidy" in incentives:
+        post.subsidy_programme = _pick(SUBSIDY_PROGRAMMES, key)
+
+
 def _availability(rng: random.Random, today: date) -> list[AvailabilityWindow]:
     # Most diaspora professionals can offer a few weeks or months a year; some have not said yet.
     windows = []
@@ -207,6 +227,8 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
                 places=rng.choice((1, 1, 2, 3)),
                 status="open" if organisation.verified else "draft",
             )
+            if post.kind == "short_term_return" and post.mode != "remote":
+                _offer_incentives(post, f"{organisation.name}:{title}:{posts}")
             post.skills = [PostSkill(position=i, name=s, required=True) for i, s in enumerate(required)] + [
                 PostSkill(position=len(required) + i, name=s, required=False) for i, s in enumerate(nice)
             ]

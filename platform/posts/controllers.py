@@ -17,7 +17,7 @@ from diaspora.platform.core.guards import (
 )
 from diaspora.platform.core.params import COUNTRY_PATTERN, LANGUAGE_PATTERN, Pagination, provide_pagination
 from diaspora.platform.core.policy import Actor
-from diaspora.platform.db.models import Compensation, PostKind, PostStatus, WorkMode
+from diaspora.platform.db.models import Compensation, Incentive, PostKind, PostStatus, WorkMode
 from diaspora.platform.posts import services
 from diaspora.platform.posts.schemas import PostIn, PostOut
 
@@ -53,6 +53,7 @@ class PostController(Controller):
         mode: FromQuery[WorkMode | None] = None,
         compensation: FromQuery[Compensation | None] = None,
         language: Annotated[str | None, QueryParameter(pattern=LANGUAGE_PATTERN)] = None,
+        incentive: FromQuery[Incentive | None] = None,
         q: Annotated[str | None, QueryParameter(min_length=1, max_length=200)] = None,
     ) -> OffsetPagination[PostOut]:
         filters = services.PostFilters(
@@ -63,6 +64,7 @@ class PostController(Controller):
             mode=mode.value if mode else None,
             compensation=compensation.value if compensation else None,
             language=language,
+            incentive=incentive.value if incentive else None,
             q=q,
         )
         rows, total = await services.list_posts(

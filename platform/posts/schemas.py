@@ -12,11 +12,12 @@ from diaspora.platform.core.schemas import (
     LanguageCode,
     LongText,
     Municipality,
+    OptionalShortText,
     ShortText,
     TaxonomyId,
     check_date_range,
 )
-from diaspora.platform.db.models import Compensation, PostKind, PostStatus, WorkMode
+from diaspora.platform.db.models import Compensation, Incentive, PostKind, PostStatus, WorkMode
 
 
 class PostSkillIn(Input):
@@ -45,6 +46,9 @@ class PostIn(Input, kw_only=True):
     mode: WorkMode = WorkMode.ONSITE
     compensation: Compensation = Compensation.PAID
     places: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1
+    incentives: Annotated[list[Incentive], msgspec.Meta(max_length=10)] = msgspec.field(default_factory=list)
+    subsidy_programme: OptionalShortText | None = None  # e.g. "Brain Gain Programme"
+    stipend_eur: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None  # a month
     status: PostStatus = PostStatus.DRAFT
 
     def __post_init__(self) -> None:
@@ -52,6 +56,8 @@ class PostIn(Input, kw_only=True):
         check_date_range(self.start_date, self.end_date, start_name="start_date", end_name="end_date")
         if len(set(self.languages)) != len(self.languages):
             raise ValueError("`languages` lists a language twice")
+        if len(set(self.incentives)) != len(self.incentives):
+            raise ValueError("`incentives` lists an incentive twice")
 
 
 class PostSkillOut(msgspec.Struct):
@@ -83,3 +89,6 @@ class PostOut(msgspec.Struct):
     created_at: datetime
     updated_at: datetime
     text_language: str | None = None  # ISO 639-1 code of the language it is written in, as detected
+    incentives: list[str] = msgspec.field(default_factory=list)
+    subsidy_programme: str | None = None
+    stipend_eur: int | None = None  # a month

@@ -13,7 +13,7 @@ from diaspora.matching import languages
 from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from diaspora.platform.core.policy import Actor
-from diaspora.platform.db.models import Organisation, Post, PostSkill, PostStatus, utcnow
+from diaspora.platform.db.models import Incentive, Organisation, Post, PostSkill, PostStatus, utcnow
 from diaspora.platform.posts.schemas import PostIn, PostOut, PostSkillOut
 
 _POST_LOAD = (selectinload(Post.skills), selectinload(Post.organisation))
@@ -47,6 +47,9 @@ def post_out(post: Post) -> PostOut:
         mode=post.mode,
         compensation=post.compensation,
         places=post.places,
+        incentives=list(post.incentives or []),
+        subsidy_programme=post.subsidy_programme,
+        stipend_eur=post.stipend_eur,
         status=post.status,
         text_language=post.text_language,
         live=is_live(post),
@@ -87,6 +90,17 @@ def apply_post(post: Post, data: PostIn) -> None:
     post.mode = data.mode.value
     post.compensation = data.compensation.value
     post.places = data.places
+    incentives = [i.value for i in data.incentives]
+    # A named programme is a subsidy and an amount a stipend, whether or not they were ticked too.
+    for given, implied in (
+        (data.subsidy_programme, Incentive.SUBSIDY),
+        (data.stipend_eur, Incentive.STIPEND),
+    ):
+        if given and implied.value not in incentives:
+            incentives.append(implied.value)
+    post.incentives = incentives
+    post.subsidy_programme = (data.subsidy_programme or "").strip() or None
+    post.stipend_eur = data.stipend_eur
     post.status = data.status.value
     skills = [(s, True) for s in data.required_skills] + [(s, False) for s in data.nice_to_have_skills]
     post.skills = [
@@ -179,6 +193,7 @@ class PostFilters:
     mode: str | None = None
     compensation: str | None = None
     language: str | None = None
+    incentive: str | None = None
     q: str | None = None
 
 
@@ -204,6 +219,8 @@ def _list_query(user: Actor | None, filters: PostFilters) -> Select[Post]:
     if filters.language:
         # Languages are a short JSON list; matching the quoted code is exact and portable.
         query = query.where(func.lower(cast(Post.languages, Text)).contains(f'"{filters.language}"'))
+    if filters.incentive:
+        query = query.where(cast(Post.incentives, Text).contains(f'"{filters.incentive}"'))
     if filters.q:
         needle = filters.q.lower()
         query = query.where(

@@ -82,9 +82,17 @@ def post_document(row: Post) -> Document:
         "end_date": row.end_date.isoformat() if row.end_date else None,
         "starts_on": _days(row.start_date),
         "places": row.places,
+        "incentives": list(row.incentives or []),
+        "subsidy_programme": row.subsidy_programme,
+        "stipend_eur": row.stipend_eur,
         "published_at": _epoch(row.created_at),
         "transliterated": transliterated(
-            row.title, row.description, organisation.name, row.municipality, *(s.name for s in row.skills)
+            row.title,
+            row.description,
+            organisation.name,
+            row.municipality,
+            row.subsidy_programme,
+            *(s.name for s in row.skills),
         ),
     }
 

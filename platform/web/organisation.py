@@ -41,6 +41,7 @@ from diaspora.platform.posts.interests import express_interest
 from diaspora.platform.posts.schemas import PostIn
 from diaspora.platform.web.forms import form_of, submit
 from diaspora.platform.web.i18n import gettext as _
+from diaspora.platform.web.pages import incentive_labels
 
 
 def post_body(form: dict[str, Any]) -> dict[str, Any]:
@@ -56,17 +57,29 @@ def post_body(form: dict[str, Any]) -> dict[str, Any]:
         "compensation": text("compensation") or Compensation.PAID.value,
         "status": text("status") or "draft",
         "required_skills": [{"name": s.strip()} for s in text("required_skills").splitlines() if s.strip()],
+        "nice_to_have_skills": [
+            {"name": s.strip()} for s in text("nice_to_have_skills").splitlines() if s.strip()
+        ],
+        "incentives": list(dict.fromkeys(_ticked(form.get("incentives")))),
     }
-    for name in ("municipality", "start_date", "end_date"):
+    for name in ("municipality", "start_date", "end_date", "subsidy_programme"):
         if text(name):
             body[name] = text(name)
-    if text("places"):
-        body["places"] = int(text("places")) if text("places").isdigit() else text("places")
+    for name in ("places", "stipend_eur"):
+        if text(name):
+            body[name] = int(text(name)) if text(name).isdigit() else text(name)
     if text("languages"):
         body["languages"] = [
             c.strip().lower() for c in text("languages").replace(";", ",").split(",") if c.strip()
         ]
     return body
+
+
+def _ticked(value: Any) -> list[str]:
+    """The values of a group of checkboxes: none, one, or a list."""
+    if value is None:
+        return []
+    return [str(v) for v in (value if isinstance(value, list) else [value]) if str(v).strip()]
 
 
 def _post_choices() -> dict[str, dict[str, str]]:
@@ -76,6 +89,8 @@ def _post_choices() -> dict[str, dict[str, str]]:
             PostKind.SKILL_NEED.value: _("Skill need"),
         },
         "modes": {"onsite": _("On site"), "remote": _("Remote"), "hybrid": _("Hybrid")},
+        "compensations": {"paid": _("Paid"), "volunteer": _("Volunteer")},
+        "incentive_choices": incentive_labels(),
     }
 
 
@@ -176,6 +191,11 @@ class OrganisationPages(Controller):
             "kind": current.kind,
             "description": current.description,
             "required_skills": "\n".join(s.name for s in current.required_skills),
+            "nice_to_have_skills": "\n".join(s.name for s in current.nice_to_have_skills),
+            "compensation": current.compensation,
+            "incentives": list(current.incentives),
+            "subsidy_programme": current.subsidy_programme or "",
+            "stipend_eur": "" if current.stipend_eur is None else str(current.stipend_eur),
             "country": current.country,
             "municipality": current.municipality or "",
             "start_date": current.start_date.isoformat() if current.start_date else "",

@@ -22,7 +22,7 @@ from diaspora.platform.core.guards import provide_optional_actor
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.ratelimit import RATE_LIMITED, STORE_NAME
 from diaspora.platform.core.timing import no_sooner_than
-from diaspora.platform.db.models import Account, OpportunityKind, Sector
+from diaspora.platform.db.models import Account, Incentive, OpportunityKind, Sector
 from diaspora.platform.search.controllers import run_search
 from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings
@@ -60,6 +60,17 @@ def labels() -> dict[str, str]:
         "hybrid": _("Hybrid"),
         "paid": _("Paid"),
         "volunteer": _("Volunteer"),
+        **incentive_labels(),
+    }
+
+
+def incentive_labels() -> dict[str, str]:
+    return {
+        Incentive.TRAVEL.value: _("Travel paid"),
+        Incentive.ACCOMMODATION.value: _("Accommodation"),
+        Incentive.STIPEND.value: _("Stipend"),
+        Incentive.SUBSIDY.value: _("Subsidy programme"),
+        Incentive.INSURANCE.value: _("Insurance"),
     }
 
 
@@ -294,7 +305,12 @@ class PageController(Controller):
         maybe_user: NamedDependency[Actor | None],
         search: NamedDependency[SearchSync],
     ) -> Template:
-        facets = [("kind", _("Kind")), ("country", _("Country")), ("mode", _("Work mode"))]
+        facets = [
+            ("kind", _("Kind")),
+            ("country", _("Country")),
+            ("mode", _("Work mode")),
+            ("incentives", _("Incentives")),
+        ]
         return await _discovery(request, maybe_user, search, "posts", facets)
 
 

@@ -29,7 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from diaspora.matching import languages
 from diaspora.platform import openapi
 from diaspora.platform.accounts.controllers import AuthController, MeController
-from diaspora.platform.campaigns.controllers import CampaignController, InvitationController
+from diaspora.platform.campaigns.controllers import (
+    CampaignController,
+    InvitationController,
+    PlacementController,
+)
 from diaspora.platform.core import hygiene, policy, ratelimit, security
 from diaspora.platform.core.auth import TokenAuthenticationMiddleware
 from diaspora.platform.core.errors import DomainError, domain_error_handler, http_error_handler
@@ -192,6 +196,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             SearchController,
             CampaignController,
             InvitationController,
+            PlacementController,
             TaxonomyController,
             InsightsController,
             PageController,

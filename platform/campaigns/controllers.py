@@ -21,12 +21,15 @@ from diaspora.platform.campaigns.schemas import (
     InviteIn,
     MatchChangeIn,
     MatchOut,
+    OutcomeIn,
     PairIn,
+    PlacementOut,
     ProposalOut,
 )
 from diaspora.platform.core.guards import (
     provide_actor,
     requires_campaign_manager,
+    requires_host,
     requires_member,
     requires_verified_ministry,
 )
@@ -263,3 +266,26 @@ class InvitationController(Controller):
         await invitations.answer(db_session, user, match_id, data)
         items = await invitations.my_invitations(db_session, user)
         return next(i for i in items if i.id == match_id)
+
+
+class PlacementController(Controller):
+    path = "/api/placements"
+    tags = ["campaigns"]
+    guards = [requires_host]
+    dependencies = {"user": Provide(provide_actor)}
+
+    @get("/", summary="People placed in your organisation's posts, and what each placement left")
+    async def list_(
+        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[Actor]
+    ) -> list[PlacementOut]:
+        return await placement.host_placements(db_session, user)
+
+    @put("/{match_id:uuid}/outcome", summary="Record local staff trained and what was transferred")
+    async def outcome(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        match_id: FromPath[uuid.UUID],
+        data: JSONBody[OutcomeIn],
+    ) -> PlacementOut:
+        return await placement.record_outcome(db_session, user, match_id, data)

@@ -53,6 +53,22 @@ class SupplyOut(msgspec.Struct):
     profiles: int
 
 
+class TransferOut(msgspec.Struct):
+    post_title: str
+    organisation: str
+    local_staff_trained: int
+    transferred: str
+
+
+class CapacityOut(msgspec.Struct):
+    """What the campaign's placements left behind, as the hosts recorded it."""
+
+    placements: int
+    outcomes_recorded: int
+    local_staff_trained: int
+    transfers: list[TransferOut]
+
+
 class DashboardOut(msgspec.Struct):
     campaign_id: uuid.UUID
     funnel: FunnelOut
@@ -61,6 +77,7 @@ class DashboardOut(msgspec.Struct):
     unmet_skills: list[GapGroupOut]
     unasked_supply: list[SupplyOut]
     consenting_profiles: int
+    capacity: CapacityOut
 
 
 def _fill(groups: dict[str, list[int]]) -> list[FillOut]:
@@ -189,6 +206,23 @@ async def dashboard(
     unmet, unasked = await anyio.to_thread.run_sync(
         lambda: _gap_map(engine.encoder, dict(required), supply, threshold)
     )
+    by_id = {post.id: post for post in posts}
+    placed = [r for r in rows if r.state == MatchState.PLACED.value]
+    recorded = [r for r in placed if r.outcome_recorded_at is not None]
+    capacity = CapacityOut(
+        placements=len(placed),
+        outcomes_recorded=len(recorded),
+        local_staff_trained=sum(r.local_staff_trained or 0 for r in recorded),
+        transfers=[
+            TransferOut(
+                post_title=by_id[r.post_id].title if r.post_id in by_id else "",
+                organisation=by_id[r.post_id].organisation.name if r.post_id in by_id else "",
+                local_staff_trained=r.local_staff_trained or 0,
+                transferred=r.transferred or "",
+            )
+            for r in sorted(recorded, key=lambda r: r.outcome_recorded_at or r.updated_at)
+        ],
+    )
     return DashboardOut(
         campaign_id=campaign.id,
         funnel=funnel,
@@ -197,6 +231,7 @@ async def dashboard(
         unmet_skills=unmet,
         unasked_supply=unasked,
         consenting_profiles=len(people),
+        capacity=capacity,
     )
 
 
@@ -217,4 +252,16 @@ def dashboard_csv(data: DashboardOut) -> str:
         writer.writerow(["unmet_skills", group.label, group.posts, "; ".join(group.skills)])
     for supply in data.unasked_supply:
         writer.writerow(["unasked_supply", supply.skill, supply.profiles, ""])
+    capacity = data.capacity
+    for name in ("placements", "outcomes_recorded", "local_staff_trained"):
+        writer.writerow(["capacity", name, getattr(capacity, name), ""])
+    for transfer in capacity.transfers:
+        writer.writerow(
+            [
+                "transfer",
+                f"{transfer.organisation}: {transfer.post_title}",
+                transfer.local_staff_trained,
+                transfer.transferred,
+            ]
+        )
     return out.getvalue()

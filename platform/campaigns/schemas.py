@@ -132,3 +132,24 @@ class InvitationList(msgspec.Struct):
     total: int = 0
     limit: int = 0
     offset: int = 0
+
+
+class OutcomeIn(Input):
+    """What a placement left behind at the host, as its staff record it afterwards."""
+
+    local_staff_trained: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
+    transferred: Annotated[str, msgspec.Meta(min_length=1, max_length=2_000)]
+
+
+class PlacementOut(msgspec.Struct):
+    """A person placed in one of the host's posts, and the outcome the host recorded (if any)."""
+
+    id: uuid.UUID
+    campaign_id: uuid.UUID
+    campaign_name: str
+    post_id: uuid.UUID
+    post_title: str
+    person: str
+    local_staff_trained: int | None
+    transferred: str | None
+    outcome_recorded_at: datetime | None

@@ -75,6 +75,7 @@ requires_verified_staff = allow(policy.is_verified_staff, policy.why_not_verifie
 requires_verified_ministry = allow(policy.is_verified_ministry, policy.why_no_campaigns)
 requires_campaign_manager = allow(policy.may_manage_campaigns, policy.why_no_campaigns)
 requires_map_viewer = allow(policy.may_see_map, policy.why_no_map)
+requires_host = allow(policy.hosts_placements, policy.why_no_placements)
 
 
 async def provide_actor(request: ASGIConnection[Any, Any, Any, Any]) -> Actor:

@@ -132,3 +132,12 @@ def may_see_map(actor: Actor | None) -> bool:
 
 def why_no_map(actor: Actor) -> str:
     return "The diaspora map is for verified ministries and municipalities, and for admins."
+
+
+def hosts_placements(actor: Actor | None) -> bool:
+    """Who records what a placement left behind: the staff of verified host organisations, and admins."""
+    return is_admin(actor) or is_verified_staff(actor)
+
+
+def why_no_placements(actor: Actor) -> str:
+    return "Placements are recorded by the staff of verified host organisations."

@@ -604,6 +604,10 @@ class CampaignMatch(Base):
     invited_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     answered_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    # After a placement, the host says what it left behind: local staff trained, what was transferred.
+    local_staff_trained: Mapped[int | None] = mapped_column(Integer)
+    transferred: Mapped[str | None] = mapped_column(Text)
+    outcome_recorded_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow)
 

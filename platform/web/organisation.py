@@ -14,6 +14,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.ingest.readers import FORMATS, ImportFileError
+from diaspora.platform.campaigns import placement
+from diaspora.platform.campaigns.schemas import OutcomeIn
 from diaspora.platform.core import policy
 from diaspora.platform.core.errors import DomainError, PermissionDeniedError
 from diaspora.platform.core.guards import (
@@ -108,9 +110,11 @@ class OrganisationPages(Controller):
         post_form: dict[str, Any] | None = None,
         errors: dict[str, str] | None = None,
         report: Any = None,
+        outcome_forms: dict[str, dict[str, Any]] | None = None,
         status_code: int = 200,
     ) -> Template:
         organisation = await session.get(Organisation, user.organisation_id) if user.organisation_id else None
+        hosted = await placement.host_placements(session, user) if policy.is_verified_staff(user) else []
         own_posts: list[Any] = []
         if organisation is not None:
             rows, _total = await posts.list_posts(
@@ -125,6 +129,8 @@ class OrganisationPages(Controller):
             "post_form": post_form or {"country": organisation.country if organisation else ""},
             "errors": errors or {},
             "report": report,
+            "placements": hosted,
+            "outcome_forms": outcome_forms or {},
             # A ministry account registers a ministry; everyone else anything but one (the policy's rule).
             "kinds": [
                 k.value
@@ -321,3 +327,27 @@ class OrganisationPages(Controller):
             await db_session.rollback()
             return Redirect(f"/org/posts/{post_id}?sent=no", status_code=303)
         return Redirect(f"/org/posts/{post_id}?sent=yes", status_code=303)
+
+    @post("/placements/{match_id:uuid}/outcome", status_code=200, guards=[requires_verified_staff])
+    async def outcome(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        match_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        """The host records what a placement left behind: local staff trained, what was transferred."""
+        await placement.placement_to_record(db_session, user, match_id)  # someone else's: 404 or 403
+        form = await form_of(request)
+        body: dict[str, Any] = {"transferred": str(form.get("transferred") or "").strip()}
+        trained = str(form.get("local_staff_trained") or "").strip()
+        body["local_staff_trained"] = int(trained) if trained.isdigit() else trained
+        saved = await submit(
+            OutcomeIn, body, lambda data: placement.record_outcome(db_session, user, match_id, data)
+        )
+        if saved.result is not None:
+            return Redirect(f"/org?recorded={match_id}#placements", status_code=303)
+        form["errors"] = saved.errors
+        return await self._page(
+            db_session, user, outcome_forms={str(match_id): form}, errors={}, status_code=400
+        )

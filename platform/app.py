@@ -45,7 +45,7 @@ from diaspora.platform.insights.controllers import InsightsController
 from diaspora.platform.matches.controllers import MatchController
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.matches.weights import ScoringWeightsController
-from diaspora.platform.opportunities.controllers import OpportunityController
+from diaspora.platform.opportunities.controllers import OpportunityController, PledgeController
 from diaspora.platform.organisations.controllers import OrganisationController
 from diaspora.platform.posts.controllers import PostController
 from diaspora.platform.posts.interests import InterestController
@@ -58,6 +58,7 @@ from diaspora.platform.web import i18n
 from diaspora.platform.web.diaspora_map import MapPages
 from diaspora.platform.web.member import MemberPages
 from diaspora.platform.web.ministry import MinistryPages
+from diaspora.platform.web.opportunity import OpportunityPages
 from diaspora.platform.web.organisation import OrganisationPages
 from diaspora.platform.web.pages import PageController
 from diaspora.platform.wiring import build_platform
@@ -193,6 +194,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             ScoringWeightsController,
             ImportController,
             OpportunityController,
+            PledgeController,
             SearchController,
             CampaignController,
             InvitationController,
@@ -204,6 +206,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             OrganisationPages,
             MinistryPages,
             MapPages,
+            OpportunityPages,
             create_static_files_router(
                 path="/static", directories=[templates / "static"], include_in_schema=False
             ),

@@ -179,6 +179,7 @@ OPPORTUNITY = {
     "ticket_max": 250_000,
     "currency": "EUR",
 }
+PLEDGE = {"band": "10k_50k", "horizon": "1_year", "share_contact": True}
 PROFILE = {
     "headline": "Interventional cardiologist",
     "skills": [{"name": "echocardiography"}],
@@ -230,6 +231,14 @@ DEFAULT_PARAMS: dict[str, Callable[[World], str]] = {
     "file_path": lambda w: "site.css",
     "path": lambda w: "no-such-renderer",
 }
+
+
+def _pledge_first(world: World, caller: str, headers: Headers) -> None:
+    if caller in ("member", "other"):
+        response = world.api.client.put(
+            f"/api/opportunities/{world.opportunity}/pledge", headers=headers, json=PLEDGE
+        )
+        assert response.status_code == 200, response.text
 
 
 def _grant_first(world: World, caller: str, headers: Headers) -> None:
@@ -433,6 +442,20 @@ ROWS = [
     Row("POST", "/campaigns/{campaign_id:uuid}/run",            "303 403 403 403 403 403 403 303 303",
         params={"campaign_id": World.fresh_campaign}),
     Row("GET", "/campaigns/{campaign_id:uuid}",                 "303 403 403 403 403 403 403 200 200"),
+    Row("PUT", "/api/opportunities/{opportunity_id:uuid}/pledge", "401 200 200 403 403 403 403 403 403",
+        json=lambda w: PLEDGE),
+    Row("DELETE", "/api/opportunities/{opportunity_id:uuid}/pledge",
+                                                                "401 204 204 403 403 403 403 403 403",
+        before=_pledge_first),
+    Row("GET", "/api/opportunities/{opportunity_id:uuid}/pledges",
+                                                                "401 403 403 200 403 403 403 403 200"),
+    Row("GET", "/api/me/pledges",                               "401 200 200 403 403 403 403 403 403"),
+    Row("GET", "/opportunities/{opportunity_id:uuid}",          "200 200 200 200 200 200 200 200 200"),
+    Row("POST", "/opportunities/{opportunity_id:uuid}/pledge",  "303 303 303 403 403 403 403 403 403",
+        form=lambda w: {"band": "under_10k", "horizon": "6_months"}),
+    Row("POST", "/opportunities/{opportunity_id:uuid}/pledge/withdraw",
+                                                                "303 303 303 403 403 403 403 403 403",
+        before=_pledge_first),
     Row("GET", "/api/placements",                               "401 403 403 200 200 403 403 403 200"),
     Row("PUT", "/api/placements/{match_id:uuid}/outcome",       "401 403 403 200 403 403 403 403 200",
         params={"match_id": lambda w: w.fresh_match(MatchState.PLACED)},

@@ -180,6 +180,7 @@ async def get_account(session: AsyncSession, account_id: uuid.UUID) -> Account:
 
 async def export_account(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]:
     """Everything the platform holds about one account, as plain JSON-ready data."""
+    from diaspora.platform.opportunities.pledges import pledges_of
     from diaspora.platform.profiles.services import load_own_profile, profile_out
 
     account = await get_account(session, account_id)
@@ -207,6 +208,7 @@ async def export_account(session: AsyncSession, account_id: uuid.UUID) -> dict[s
             "created_at": account.created_at.isoformat(),
         },
         "profile": _plain(profile_out(profile, grants)) if profile is not None else None,
+        "pledges": _plain(await pledges_of(session, account_id)),
         "sessions": [
             {"kind": s.kind, "created_at": s.created_at.isoformat(), "expires_at": s.expires_at.isoformat()}
             for s in sessions

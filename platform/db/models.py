@@ -92,6 +92,31 @@ class Incentive(enum.StrEnum):
     INSURANCE = "insurance"
 
 
+class PledgeBand(enum.StrEnum):
+    """How much a member means to invest, in euros, as a range (nobody is asked for an exact sum)."""
+
+    UNDER_10K = "under_10k"
+    FROM_10K = "10k_50k"
+    FROM_50K = "50k_250k"
+    FROM_250K = "250k_1m"
+    OVER_1M = "over_1m"
+
+
+PLEDGE_BAND_EUR: dict[str, tuple[int, int | None]] = {
+    PledgeBand.UNDER_10K.value: (1, 10_000),
+    PledgeBand.FROM_10K.value: (10_000, 50_000),
+    PledgeBand.FROM_50K.value: (50_000, 250_000),
+    PledgeBand.FROM_250K.value: (250_000, 1_000_000),
+    PledgeBand.OVER_1M.value: (1_000_000, None),
+}
+
+
+class PledgeHorizon(enum.StrEnum):
+    SIX_MONTHS = "6_months"
+    ONE_YEAR = "1_year"
+    THREE_YEARS = "3_years"
+
+
 class OpportunityKind(enum.StrEnum):
     INVESTMENT = "investment"
     VOLUNTEERING = "volunteering"
@@ -503,6 +528,8 @@ class Opportunity(Base):
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     contact_email: Mapped[str | None] = mapped_column(String(254))
     contact_url: Mapped[str | None] = mapped_column(String(300))
+    # Business to business: the organisation looks for partner firms, and members can answer as their firm.
+    seeking_partners: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default=OpportunityStatus.PENDING_REVIEW.value)
     moderation_note: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
@@ -646,3 +673,24 @@ class PostInterest(Base):
     answered_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
 
     post: Mapped[Post] = relationship()
+
+
+class Pledge(Base):
+    """A member's stated interest in investing in an opportunity: a band and a horizon, not a contract.
+    One per member and opportunity, changed or withdrawn by the member at will."""
+
+    __tablename__ = "pledges"
+    __table_args__ = (UniqueConstraint("opportunity_id", "profile_id"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    opportunity_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("opportunities.id", ondelete="CASCADE"), index=True
+    )
+    profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    band: Mapped[str] = mapped_column(String(16))
+    horizon: Mapped[str] = mapped_column(String(16))
+    # The member lets the opportunity's organisation see who they are and how to reach them.
+    share_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    firm: Mapped[str | None] = mapped_column(String(200))  # answering as a firm they run
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow)

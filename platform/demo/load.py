@@ -24,6 +24,7 @@ from diaspora.platform.db.models import (
     Opportunity,
     OpportunityStatus,
     Organisation,
+    Pledge,
     Post,
     PostSkill,
     Profile,
@@ -90,6 +91,34 @@ def _opportunities(rng: random.Random, organisations: list[Organisation], count:
     return rows
 
 
+def _pledges(rng: random.Random, opportunities: list[Opportunity], profiles: list[Profile]) -> list[Pledge]:
+    """A quarter of the members pledge to one or two published investments; a third of those seek partner
+    firms, where some members answer as their firm. Its own generator: the rest of the demo stays put."""
+    investments = [o for o in opportunities if o.kind == "investment" and o.published_at is not None]
+    for opportunity in investments:
+        opportunity.seeking_partners = rng.random() < 0.33
+    pledges = []
+    bands = ("under_10k", "under_10k", "10k_50k", "10k_50k", "50k_250k", "250k_1m", "over_1m")
+    for profile in profiles:
+        if not investments or rng.random() >= 0.25:
+            continue
+        for opportunity in rng.sample(investments, k=min(len(investments), rng.choice((1, 1, 2)))):
+            firm = None
+            if opportunity.seeking_partners and rng.random() < 0.3:
+                firm = f"{profile.headline.split(' in ')[0]} Consulting"[:200]
+            pledges.append(
+                Pledge(
+                    opportunity_id=opportunity.id,
+                    profile_id=profile.id,
+                    band=rng.choice(bands),
+                    horizon=rng.choice(("6_months", "1_year", "1_year", "3_years")),
+                    share_contact=rng.random() < 0.5,
+                    firm=firm,
+                )
+            )
+    return pledges
+
+
 def _pick(choices: tuple[str, ...], key: str) -> str:
     return choices[zlib.crc32(key.encode()) % len(choices)]
 
@@ -137,7 +166,14 @@ def _availability(rng: random.Random, today: date) -> list[AvailabilityWindow]:
 async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: int = 2027) -> dict[str, int]:
     """Load the demo set once; a second call changes nothing and reports zeros."""
     if await session.scalar(select(func.count()).select_from(Account).where(Account.email == ADMIN_EMAIL)):
-        return {"accounts": 0, "organisations": 0, "posts": 0, "opportunities": 0, "profiles": 0}
+        return {
+            "accounts": 0,
+            "organisations": 0,
+            "posts": 0,
+            "opportunities": 0,
+            "profiles": 0,
+            "pledges": 0,
+        }
     rng = random.Random(seed)
     writing = random.Random(seed + 1)  # who writes in which language: its own stream, so the rest stays put
     today = date.today()
@@ -239,6 +275,7 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
     opportunities = _opportunities(rng, organisations, count=60)
     session.add_all(opportunities)
 
+    created: list[Profile] = []
     for index in range(profiles):
         profession = PROFESSIONS[index % len(PROFESSIONS)]
         origin = rng.choice(tuple(ORIGINS))
@@ -306,6 +343,10 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
             ),
         )
         session.add(profile)
+        created.append(profile)
+    await session.flush()
+    pledged = _pledges(random.Random(seed + 2), opportunities, created)
+    session.add_all(pledged)
     await session.flush()
     return {
         "accounts": profiles + len(ORGANISATIONS) + 2,
@@ -313,4 +354,5 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
         "posts": posts,
         "opportunities": len(opportunities),
         "profiles": profiles,
+        "pledges": len(pledged),
     }

@@ -33,11 +33,14 @@ from diaspora.platform.db.models import (
     Account,
     AvailabilityMode,
     AvailabilityWindow,
+    Opportunity,
     Organisation,
+    Pledge,
     Profile,
     ProfileSkill,
     TaxonomyConcept,
 )
+from diaspora.platform.opportunities.pledges import band_totals
 
 UNKNOWN = ""  # the key of the group of members who did not say
 TOP_SKILLS = 20
@@ -67,6 +70,18 @@ class Cell(msgspec.Struct):
         return self.count is None
 
 
+class PledgeCell(msgspec.Struct):
+    """Investment pledges of the selected members to opportunities of one sector or one place: how many
+    members pledged, and the least and most their bands add up to (all None when fewer than `min_cell`)."""
+
+    key: str
+    members: int | None
+    pledges: int | None
+    total_min_eur: int | None
+    total_max_eur: int | None  # None also when a band is open-ended ("over 1 million")
+    label: str | None = None
+
+
 class ScopeOut(msgspec.Struct):
     origin_country: str | None
     origin_municipality: str | None
@@ -87,6 +102,8 @@ class MapOut(msgspec.Struct):
     modes: list[Cell]
     availability: list[Cell]  # members available in each coming quarter ("2027-Q1")
     registrations: list[Cell]  # new members per month, the last twelve ("2026-11"), and "earlier"
+    pledges_by_sector: list[PledgeCell] = msgspec.field(default_factory=list)
+    pledges_by_place: list[PledgeCell] = msgspec.field(default_factory=list)  # key "AL:tirana"
 
     def breakdowns(self) -> dict[str, list[Cell]]:
         return {
@@ -349,6 +366,7 @@ async def diaspora_map(
         month = f"{member.created_at.year}-{member.created_at.month:02d}"
         registered[month if month in months else "earlier"] += 1
 
+    by_sector, by_place = await _pledges(session, ids, min_cell)
     skill_counts, skill_labels = await _skills(session, ids)
     skills = [cell for cell in suppress(skill_counts, min_cell, partition=False) if not cell.hidden][
         :TOP_SKILLS
@@ -372,7 +390,53 @@ async def diaspora_map(
         modes=suppress(modes, min_cell, partition=False),
         availability=_in_order(suppress(available, min_cell, partition=False), [q[0] for q in quarters]),
         registrations=_in_order(suppress(registered, min_cell, partition=True), ["earlier", *months]),
+        pledges_by_sector=by_sector,
+        pledges_by_place=by_place,
     )
+
+
+async def _pledges(
+    session: AsyncSession, ids: set[uuid.UUID], min_cell: int
+) -> tuple[list[PledgeCell], list[PledgeCell]]:
+    """The selected members' pledges by the opportunity's sector and by its place."""
+    query = select(
+        Pledge.profile_id, Pledge.band, Opportunity.sector, Opportunity.country, Opportunity.municipality
+    ).join(Opportunity, Opportunity.id == Pledge.opportunity_id)
+    groups: dict[str, dict[str, list[tuple[uuid.UUID, str]]]] = {
+        "sector": defaultdict(list),
+        "place": defaultdict(list),
+    }
+    spellings: list[tuple[str, str]] = []
+    for row in await session.execute(query):
+        if row.profile_id not in ids:
+            continue
+        place = f"{row.country}:{municipality_key(row.municipality)}"
+        groups["sector"][row.sector].append((row.profile_id, row.band))
+        groups["place"][place].append((row.profile_id, row.band))
+        spellings.append((place, (row.municipality or "").strip()))
+    labels = _spellings(spellings)
+
+    def cells(found: dict[str, list[tuple[uuid.UUID, str]]]) -> list[PledgeCell]:
+        out = []
+        for key, pledged in found.items():
+            members = len({profile for profile, _ in pledged})
+            if members < min_cell:
+                out.append(
+                    PledgeCell(key=key, members=None, pledges=None, total_min_eur=None, total_max_eur=None)
+                )
+                continue
+            _bands, low, high = band_totals(Counter(band for _, band in pledged))
+            out.append(
+                PledgeCell(
+                    key=key, members=members, pledges=len(pledged), total_min_eur=low, total_max_eur=high
+                )
+            )
+        out.sort(key=lambda c: (c.members is None, -(c.total_min_eur or 0), c.key))
+        for cell in out:
+            cell.label = labels.get(cell.key)
+        return out
+
+    return cells(groups["sector"]), cells(groups["place"])
 
 
 def _spellings(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -390,11 +454,30 @@ def _in_order(cells: list[Cell], keys: Iterable[str]) -> list[Cell]:
 
 
 def rows_of(board: MapOut) -> list[list[Any]]:
-    """The map as a table: breakdown, key, label, count ("<5" where hidden), for CSV and XLSX."""
+    """The map as a table: breakdown, key, label, members ("<5" where hidden), and for pledges the least
+    and most they add up to, for CSV and XLSX."""
     hidden = f"<{board.min_cell}"
-    rows: list[list[Any]] = [["breakdown", "key", "label", "members"]]
-    rows.append(["total", "", "", board.total if board.total is not None else hidden])
+    rows: list[list[Any]] = [["breakdown", "key", "label", "members", "pledged_min_eur", "pledged_max_eur"]]
+    rows.append(["total", "", "", board.total if board.total is not None else hidden, "", ""])
     for name, cells in board.breakdowns().items():
         for cell in cells:
-            rows.append([name, cell.key, cell.label or "", hidden if cell.hidden else cell.count])
+            rows.append([name, cell.key, cell.label or "", hidden if cell.hidden else cell.count, "", ""])
+    for name, pledged in (
+        ("pledges_by_sector", board.pledges_by_sector),
+        ("pledges_by_place", board.pledges_by_place),
+    ):
+        for p in pledged:
+            if p.members is None:
+                rows.append([name, p.key, p.label or "", hidden, "", ""])
+            else:
+                rows.append(
+                    [
+                        name,
+                        p.key,
+                        p.label or "",
+                        p.members,
+                        p.total_min_eur,
+                        p.total_max_eur if p.total_max_eur is not None else "open",
+                    ]
+                )
     return rows

@@ -12,17 +12,22 @@ from diaspora.platform.core.guards import (
     provide_actor,
     provide_optional_actor,
     requires_admin,
+    requires_member,
     requires_organisation_account,
     requires_organisation_manager,
+    requires_profile_viewer,
 )
 from diaspora.platform.core.params import Pagination, provide_pagination
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import OpportunityStatus
-from diaspora.platform.opportunities import services
+from diaspora.platform.opportunities import pledges, services
 from diaspora.platform.opportunities.schemas import (
     ModerationIn,
     OpportunityIn,
     OpportunityOut,
+    PledgeIn,
+    PledgeOut,
+    PledgeSummaryOut,
 )
 
 
@@ -136,3 +141,57 @@ class OpportunityController(Controller):
         opportunity_id: FromPath[uuid.UUID],
     ) -> None:
         await services.delete_opportunity(db_session, user, opportunity_id)
+
+    @put(
+        "/{opportunity_id:uuid}/pledge",
+        guards=[requires_member],
+        summary="Pledge to invest (a band and a horizon); a second call changes the pledge",
+    )
+    async def pledge(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        opportunity_id: FromPath[uuid.UUID],
+        data: JSONBody[PledgeIn],
+    ) -> PledgeOut:
+        return await pledges.pledge(db_session, user, opportunity_id, data)
+
+    @delete(
+        "/{opportunity_id:uuid}/pledge",
+        guards=[requires_member],
+        status_code=204,
+        summary="Withdraw your pledge",
+    )
+    async def withdraw(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        opportunity_id: FromPath[uuid.UUID],
+    ) -> None:
+        await pledges.withdraw(db_session, user, opportunity_id)
+
+    @get(
+        "/{opportunity_id:uuid}/pledges",
+        guards=[requires_profile_viewer],
+        summary="Pledges to your opportunity: counts and totals by band, contacts of those who share them",
+    )
+    async def pledge_summary(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        opportunity_id: FromPath[uuid.UUID],
+    ) -> PledgeSummaryOut:
+        return await pledges.summary(db_session, user, opportunity_id)
+
+
+class PledgeController(Controller):
+    path = "/api/me/pledges"
+    tags = ["opportunities"]
+    guards = [requires_member]
+    dependencies = {"user": Provide(provide_actor)}
+
+    @get("/", summary="Your pledges")
+    async def list_(
+        self, db_session: NamedDependency[AsyncSession], user: NamedDependency[Actor]
+    ) -> list[PledgeOut]:
+        return await pledges.my_pledges(db_session, user)

@@ -6,8 +6,16 @@ from typing import Annotated
 
 import msgspec
 
-from diaspora.platform.core.schemas import CountryCode, Input, LanguageCode, LongText, Municipality, ShortText
-from diaspora.platform.db.models import OpportunityKind, Sector, WorkMode
+from diaspora.platform.core.schemas import (
+    CountryCode,
+    Input,
+    LanguageCode,
+    LongText,
+    Municipality,
+    OptionalShortText,
+    ShortText,
+)
+from diaspora.platform.db.models import OpportunityKind, PledgeBand, PledgeHorizon, Sector, WorkMode
 
 Amount = Annotated[int, msgspec.Meta(ge=0, le=10**13, description="Whole units of the currency")]
 Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$", description="ISO 4217 code, e.g. 'EUR'")]
@@ -36,6 +44,7 @@ class OpportunityIn(Input, kw_only=True):
     )
     contact_email: Email | None = None
     contact_url: Url | None = None
+    seeking_partners: bool = False  # partner firms wanted: members may answer as the firm they run
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -81,3 +90,55 @@ class OpportunityOut(msgspec.Struct):
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    seeking_partners: bool = False
+
+
+class PledgeIn(Input):
+    """Interest in investing: a band and a horizon; `firm` answers as a firm the member runs (only where
+    the opportunity seeks partners); `share_contact` lets the organisation see who and how to reach."""
+
+    band: PledgeBand
+    horizon: PledgeHorizon
+    share_contact: bool = False
+    firm: OptionalShortText | None = None
+
+
+class PledgeOut(msgspec.Struct):
+    opportunity_id: uuid.UUID
+    opportunity_title: str
+    band: str
+    horizon: str
+    share_contact: bool
+    firm: str | None
+    updated_at: datetime
+
+
+class BandOut(msgspec.Struct):
+    band: str
+    pledges: int
+    # The band's bounds times its pledges: what the pledges add up to, at least and at most (None: open).
+    total_min_eur: int
+    total_max_eur: int | None
+
+
+class PledgerOut(msgspec.Struct):
+    name: str
+    email: str
+    phone: str | None
+    firm: str | None
+    band: str
+    horizon: str
+
+
+class PledgeSummaryOut(msgspec.Struct):
+    """What an opportunity's organisation sees: counts and totals by band and horizon, and the contact
+    details of those who chose to share them."""
+
+    opportunity_id: uuid.UUID
+    pledges: int
+    total_min_eur: int
+    total_max_eur: int | None
+    by_band: list[BandOut]
+    by_horizon: dict[str, int]
+    firms: int
+    contacts: list[PledgerOut]

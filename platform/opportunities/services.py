@@ -32,6 +32,7 @@ def apply_opportunity(row: Opportunity, data: OpportunityIn) -> None:
     row.mode = data.mode.value if data.mode else None
     row.languages = list(data.languages)
     row.contact_email, row.contact_url = data.contact_email, data.contact_url
+    row.seeking_partners = data.seeking_partners
     row.updated_at = utcnow()
 
 

@@ -53,6 +53,7 @@ from diaspora.platform.profiles.controllers import ProfileController
 from diaspora.platform.search.controllers import SearchController
 from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings, get_settings
+from diaspora.platform.stories.controllers import StoryController
 from diaspora.platform.taxonomy.controllers import TaxonomyController
 from diaspora.platform.web import i18n
 from diaspora.platform.web.diaspora_map import MapPages
@@ -61,6 +62,7 @@ from diaspora.platform.web.ministry import MinistryPages
 from diaspora.platform.web.opportunity import OpportunityPages
 from diaspora.platform.web.organisation import OrganisationPages
 from diaspora.platform.web.pages import PageController
+from diaspora.platform.web.stories import StoryPages
 from diaspora.platform.wiring import build_platform
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "frontend_templates"
@@ -201,12 +203,14 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             PlacementController,
             TaxonomyController,
             InsightsController,
+            StoryController,
             PageController,
             MemberPages,
             OrganisationPages,
             MinistryPages,
             MapPages,
             OpportunityPages,
+            StoryPages,
             create_static_files_router(
                 path="/static", directories=[templates / "static"], include_in_schema=False
             ),

@@ -118,6 +118,21 @@ class World:
         asyncio.run(insert())
         return str(match_id)
 
+    def fresh_story(self, *, host_agreed: bool = False, published: bool = False) -> str:
+        """A story of a new placement of the member in the staff's post, told by the member."""
+        body = {"match_id": self.fresh_match(MatchState.PLACED), **STORY}
+        response = self.api.client.post("/api/stories", headers=self.callers["member"], json=body)
+        assert response.status_code == 201, response.text
+        story_id = str(response.json()["id"])
+        if host_agreed or published:
+            consent = self.api.client.post(f"/api/stories/{story_id}/consent", headers=self.staff)
+            assert consent.status_code == 200, consent.text
+        if published:
+            url = f"/api/stories/{story_id}/moderation"
+            published_now = self.api.client.post(url, headers=self.admin, json={"decision": "publish"})
+            assert published_now.status_code == 200, published_now.text
+        return story_id
+
     def fresh_interest(self) -> str:
         post_id = self.fresh_post()
         response = self.api.client.post(
@@ -180,6 +195,7 @@ OPPORTUNITY = {
     "currency": "EUR",
 }
 PLEDGE = {"band": "10k_50k", "horizon": "1_year", "share_contact": True}
+STORY = {"title": "Back for two weeks", "body": "I trained the nurses of the ward in triage; we talk weekly."}
 PROFILE = {
     "headline": "Interventional cardiologist",
     "skills": [{"name": "echocardiography"}],
@@ -456,6 +472,30 @@ ROWS = [
     Row("POST", "/opportunities/{opportunity_id:uuid}/pledge/withdraw",
                                                                 "303 303 303 403 403 403 403 403 403",
         before=_pledge_first),
+    Row("GET", "/api/stories",                                  "200 200 200 200 200 200 200 200 200"),
+    Row("POST", "/api/stories",                                 "401 201 403 201 403 403 403 403 403",
+        json=lambda w: {"match_id": w.fresh_match(MatchState.PLACED), **STORY}),
+    Row("GET", "/api/stories/mine",                             "401 200 200 200 200 200 200 200 200"),
+    Row("GET", "/api/stories/{story_id:uuid}",                  "200 200 200 200 200 200 200 200 200",
+        params={"story_id": lambda w: w.fresh_story(published=True)}),
+    Row("POST", "/api/stories/{story_id:uuid}/consent",         "401 200 404 200 404 404 404 404 404",
+        params={"story_id": World.fresh_story}),
+    Row("POST", "/api/stories/{story_id:uuid}/withdraw",        "401 200 404 200 404 404 404 404 404",
+        params={"story_id": World.fresh_story}),
+    Row("POST", "/api/stories/{story_id:uuid}/moderation",      "401 403 403 403 403 403 403 403 200",
+        params={"story_id": lambda w: w.fresh_story(host_agreed=True)},
+        json=lambda w: {"decision": "publish"}),
+    Row("GET", "/stories",                                      "200 200 200 200 200 200 200 200 200"),
+    Row("GET", "/stories/feed.atom",                            "200 200 200 200 200 200 200 200 200"),
+    Row("GET", "/stories/{story_id:uuid}",                      "200 200 200 200 200 200 200 200 200",
+        params={"story_id": lambda w: w.fresh_story(published=True)}),
+    Row("GET", "/stories/mine",                                 "303 200 200 200 200 200 200 200 200"),
+    Row("POST", "/stories",                                     "303 303 403 303 403 403 403 403 403",
+        form=lambda w: {"match_id": w.fresh_match(MatchState.PLACED), **STORY}),
+    Row("POST", "/stories/{story_id:uuid}/consent",             "303 303 404 303 404 404 404 404 404",
+        params={"story_id": World.fresh_story}),
+    Row("POST", "/stories/{story_id:uuid}/withdraw",            "303 303 404 303 404 404 404 404 404",
+        params={"story_id": World.fresh_story}),
     Row("GET", "/api/placements",                               "401 403 403 200 200 403 403 403 200"),
     Row("PUT", "/api/placements/{match_id:uuid}/outcome",       "401 403 403 200 403 403 403 403 200",
         params={"match_id": lambda w: w.fresh_match(MatchState.PLACED)},

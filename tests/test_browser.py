@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -364,3 +365,91 @@ def test_ministry_reads_the_diaspora_map_filters_it_and_downloads_it(page: Any) 
     page.wait_for_url("**/map?**sector=health**")
     # Either the health professionals' figures or, if they are fewer than five, a notice that says so.
     page.locator("#map-total, p.notice").first.wait_for()
+
+
+def _place_member1(settings: Settings) -> str:
+    """A finished campaign of the demo ministry that placed member1 in an open post; returns the email of
+    the host's staff. (The demo holds no campaign: its other journeys start from none.)"""
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from diaspora.platform.db.models import Account, Campaign, CampaignMatch, Organisation, Post, Profile
+
+    async def place() -> str:
+        engine = create_async_engine(settings.effective_database_url)
+        try:
+            async with async_sessionmaker(engine)() as session, session.begin():
+                ministry = await session.scalar(select(Organisation).where(Organisation.kind == "ministry"))
+                post = await session.scalar(select(Post).where(Post.status == "open").order_by(Post.title))
+                profile = await session.scalar(
+                    select(Profile).join(Account).where(Account.email == "member1@demo.example")
+                )
+                assert ministry is not None
+                assert post is not None
+                assert profile is not None
+                host = await session.scalar(
+                    select(Account.email).where(Account.organisation_id == post.organisation_id)
+                )
+                assert host is not None
+                campaign = Campaign(
+                    organisation_id=ministry.id, name="Health Week (finished)", status="closed"
+                )
+                session.add(campaign)
+                await session.flush()
+                session.add(
+                    CampaignMatch(
+                        campaign_id=campaign.id, post_id=post.id, profile_id=profile.id, state="placed"
+                    )
+                )
+                return str(host)
+        finally:
+            await engine.dispose()
+
+    # In a thread of its own: playwright's synchronous API keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, place()).result()
+
+
+def test_a_return_story_is_told_agreed_reviewed_and_read(
+    page: Any, live_settings: Settings, server: str
+) -> None:
+    import httpx
+
+    host = _place_member1(live_settings)
+    log_in(page, "member1@demo.example")
+    page.goto("/stories/mine")
+    page.get_by_label("Title").fill("Back home")  # too short a story: a form error
+    page.get_by_role("button", name="Save the story").click()
+    page.locator("#body-error").wait_for()
+    page.get_by_label("Your story", exact=True).fill(
+        "I came back for two weeks and trained the young doctors of the ward in echocardiography. "
+        "We still share cases every Friday, and I will come back in spring."
+    )
+    page.get_by_role("button", name="Save the story").click()
+    page.wait_for_url("**/stories/*")
+    page.get_by_text("Not published yet").wait_for()
+    story_id = page.url.rsplit("/", 1)[1]
+    page.get_by_role("button", name="Log out").click()
+
+    log_in(page, host)
+    page.goto("/stories/mine")
+    page.get_by_role("button", name="I agree to publish it").click()
+    page.get_by_text("pending review").first.wait_for()
+    page.get_by_role("button", name="Log out").click()
+
+    token = httpx.post(
+        f"{server}/api/auth/login", json={"email": "admin@demo.example", "password": PASSWORD}
+    ).json()
+    published = httpx.post(
+        f"{server}/api/stories/{story_id}/moderation",
+        headers={"Authorization": f"Bearer {token['token']}"},
+        json={"decision": "publish"},
+    )
+    assert published.status_code == 200, published.text
+    page.goto("/")
+    page.get_by_role("link", name="Back home").click()
+    page.wait_for_url(f"**/stories/{story_id}")
+    page.get_by_role("heading", name="Back home", level=1).wait_for()
+    shot(page, "story")
+    page.goto("/stories?q=echocardiography")
+    assert page.get_by_role("link", name="Back home").count() == 1

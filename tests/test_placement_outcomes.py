@@ -26,6 +26,8 @@ class Placed:
     campaign: str
     post: str
     match: str
+    member: Headers
+    member_email: str
 
 
 def _pair(api: Api, campaign: str, post: str, profile: str, state: MatchState) -> str:
@@ -64,7 +66,8 @@ def _placed(api: Api, state: MatchState = MatchState.PLACED) -> Placed:
     campaign = str(response.json()["id"])
     member = api.register("member", display_name="Dr Arta Krasniqi")
     profile = str(api.profile(member)["id"])
-    return Placed(staff, ministry, campaign, post, _pair(api, campaign, post, profile, state))
+    email = api.client.get("/api/me", headers=member).json()["email"]
+    return Placed(staff, ministry, campaign, post, _pair(api, campaign, post, profile, state), member, email)
 
 
 def test_the_host_records_what_a_placement_left_and_sees_it_listed(api: Api) -> None:

@@ -117,6 +117,16 @@ class PledgeHorizon(enum.StrEnum):
     THREE_YEARS = "3_years"
 
 
+class StoryStatus(enum.StrEnum):
+    """A return story: both people named in it agree, an admin reviews it, then anyone reads it."""
+
+    AWAITING_CONSENT = "awaiting_consent"
+    PENDING_REVIEW = "pending_review"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
 class OpportunityKind(enum.StrEnum):
     INVESTMENT = "investment"
     VOLUNTEERING = "volunteering"
@@ -694,3 +704,29 @@ class Pledge(Base):
     firm: Mapped[str | None] = mapped_column(String(200))  # answering as a firm they run
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Story(Base):
+    """A return story: what a placement was like, told by the member or the host, published only with
+    the consent of both and after an admin's review."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    match_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("campaign_matches.id", ondelete="CASCADE"), unique=True
+    )
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))  # ISO 639-1, as detected
+    search_text: Mapped[str] = mapped_column(Text, default="")  # title and body folded (scripts.fold)
+    member_consent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    host_consent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default=StoryStatus.AWAITING_CONSENT.value, index=True)
+    moderation_note: Mapped[str | None] = mapped_column(String(500))
+    published_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow)
+
+    match: Mapped[CampaignMatch] = relationship()

@@ -15,7 +15,6 @@ and no person can be picked out of them. Filters narrow the selection the same w
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -26,7 +25,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from diaspora.matching.scripts import to_latin
+from diaspora.matching.scripts import fold
 from diaspora.platform.core.errors import DomainError, PermissionDeniedError
 from diaspora.platform.core.policy import Actor, is_admin, is_verified_ministry, may_see_map, why_no_map
 from diaspora.platform.db.models import (
@@ -122,11 +121,7 @@ class MapOut(msgspec.Struct):
 def municipality_key(name: str | None) -> str:
     """One key however a town is written: script, diacritics, case and spacing aside ("Priština",
     "Pristina", "ПРИШТИНА" meet)."""
-    if not name:
-        return UNKNOWN
-    latin = to_latin(name)
-    stripped = "".join(c for c in unicodedata.normalize("NFKD", latin) if not unicodedata.combining(c))
-    return " ".join(stripped.casefold().replace("đ", "dj").split())
+    return fold(name).replace("đ", "dj") if name else UNKNOWN
 
 
 # -- suppression -----------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from diaspora.platform.db.models import Account, Incentive, OpportunityKind, Sec
 from diaspora.platform.search.controllers import run_search
 from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings
+from diaspora.platform.stories import services as stories
 from diaspora.platform.web import i18n
 from diaspora.platform.web.forms import form_of, submit
 from diaspora.platform.web.i18n import gettext as _
@@ -101,8 +102,13 @@ class PageController(Controller):
     dependencies = {"maybe_user": Provide(provide_optional_actor)}
 
     @get("/")
-    async def home(self, maybe_user: NamedDependency[Actor | None]) -> Template:
-        return Template("home.html", context={"user": maybe_user})
+    async def home(
+        self, db_session: NamedDependency[AsyncSession], maybe_user: NamedDependency[Actor | None]
+    ) -> Template:
+        rows, _total = await stories.list_stories(db_session, maybe_user, limit=3)
+        return Template(
+            "home.html", context={"user": maybe_user, "stories": [stories.story_out(s) for s in rows]}
+        )
 
     @get("/login")
     async def login_form(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import io
 import re
 import uuid
 from collections.abc import Callable
@@ -118,12 +119,17 @@ class World:
         asyncio.run(insert())
         return str(match_id)
 
-    def fresh_story(self, *, host_agreed: bool = False, published: bool = False) -> str:
+    def fresh_story(self, *, host_agreed: bool = False, published: bool = False, photo: bool = False) -> str:
         """A story of a new placement of the member in the staff's post, told by the member."""
         body = {"match_id": self.fresh_match(MatchState.PLACED), **STORY}
         response = self.api.client.post("/api/stories", headers=self.callers["member"], json=body)
         assert response.status_code == 201, response.text
         story_id = str(response.json()["id"])
+        if photo:
+            added = self.api.client.put(
+                f"/api/stories/{story_id}/photo", headers=self.callers["member"], files=PHOTO, data=PHOTO_ALT
+            )
+            assert added.status_code == 200, added.text
         if host_agreed or published:
             consent = self.api.client.post(f"/api/stories/{story_id}/consent", headers=self.staff)
             assert consent.status_code == 200, consent.text
@@ -194,7 +200,19 @@ OPPORTUNITY = {
     "ticket_max": 250_000,
     "currency": "EUR",
 }
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 90, 160)).save(out, format="PNG")
+    return out.getvalue()
+
+
 PLEDGE = {"band": "10k_50k", "horizon": "1_year", "share_contact": True}
+PHOTO = {"photo": ("ward.png", _png(), "image/png")}
+PHOTO_ALT = {"photo_alt": "The ward's team"}
 STORY = {"title": "Back for two weeks", "body": "I trained the nurses of the ward in triage; we talk weekly."}
 PROFILE = {
     "headline": "Interventional cardiologist",
@@ -485,6 +503,12 @@ ROWS = [
     Row("POST", "/api/stories/{story_id:uuid}/moderation",      "401 403 403 403 403 403 403 403 200",
         params={"story_id": lambda w: w.fresh_story(host_agreed=True)},
         json=lambda w: {"decision": "publish"}),
+    Row("PUT", "/api/stories/{story_id:uuid}/photo",            "401 200 404 200 404 404 404 404 404",
+        params={"story_id": World.fresh_story}, files=lambda w: PHOTO, form=lambda w: PHOTO_ALT),
+    Row("GET", "/stories/{story_id:uuid}/photo",                "200 200 200 200 200 200 200 200 200",
+        params={"story_id": lambda w: w.fresh_story(published=True, photo=True)}),
+    Row("POST", "/stories/{story_id:uuid}/photo",               "303 303 404 303 404 404 404 404 404",
+        params={"story_id": World.fresh_story}, files=lambda w: PHOTO, form=lambda w: PHOTO_ALT),
     Row("GET", "/stories",                                      "200 200 200 200 200 200 200 200 200"),
     Row("GET", "/stories/feed.atom",                            "200 200 200 200 200 200 200 200 200"),
     Row("GET", "/stories/{story_id:uuid}",                      "200 200 200 200 200 200 200 200 200",

@@ -3,6 +3,7 @@ admin's review, withdrawn by either at any time; public, searchable in any scrip
 
 from __future__ import annotations
 
+import io
 import xml.etree.ElementTree as ET  # our own feed, parsed to check it
 
 from diaspora.platform.db.models import MatchState
@@ -171,3 +172,68 @@ def test_the_member_tells_the_story_and_the_host_agrees_on_their_pages(api: Api)
     )
     assert agreed.status_code == 303
     assert api.client.get("/api/stories/mine", headers=placed.staff).json()[0]["status"] == "pending_review"
+
+
+def _jpeg_with_gps() -> bytes:
+    from PIL import Image
+
+    image = Image.new("RGB", (3000, 2000), (200, 120, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # camera make
+    exif[0x8825] = {1: "N", 2: (41.0, 19.0, 30.0), 3: "E", 4: (19.0, 49.0, 10.0)}  # GPS: Tirana
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def test_a_photo_loses_its_metadata_and_asks_the_other_party_again(api: Api) -> None:
+    from PIL import Image
+
+    placed = _placed(api)
+    admin = api.admin()
+    story = api.client.post(
+        "/api/stories", headers=placed.staff, json={"match_id": placed.match, **STORY}
+    ).json()
+    assert api.client.post(f"/api/stories/{story['id']}/consent", headers=placed.member).status_code == 200
+    # The host agreed and the member agreed: then the member adds a photo, so the host is asked again.
+    original = _jpeg_with_gps()
+    assert Image.open(io.BytesIO(original)).getexif().get(0x8825)
+    url = f"/api/stories/{story['id']}/photo"
+    pending = api.client.get(f"/api/stories/{story['id']}", headers=placed.member).json()
+    assert pending["status"] == "pending_review"
+    refused = api.client.put(
+        url,
+        headers=placed.member,
+        files={"photo": ("p.jpg", original, "image/jpeg")},
+        data={"photo_alt": "The team"},
+    )
+    assert refused.status_code == 409  # agreed by both already: the photo cannot change under them
+    fresh = _placed(api)
+    story = api.client.post(
+        "/api/stories", headers=fresh.staff, json={"match_id": fresh.match, **STORY}
+    ).json()
+    url = f"/api/stories/{story['id']}/photo"
+    not_image = api.client.put(
+        url,
+        headers=fresh.member,
+        files={"photo": ("p.jpg", b"GIF89a not really", "image/jpeg")},
+        data={"photo_alt": "x"},
+    )
+    assert not_image.status_code == 422
+    added = api.client.put(
+        url,
+        headers=fresh.member,
+        files={"photo": ("p.jpg", original, "image/jpeg")},
+        data={"photo_alt": "The cath lab team"},
+    )
+    assert added.status_code == 200, added.text
+    assert (added.json()["member_consented"], added.json()["host_consented"]) == (True, False)
+    assert api.client.get(f"/stories/{story['id']}/photo").status_code == 404  # not published yet
+    api.client.post(f"/api/stories/{story['id']}/consent", headers=fresh.staff)
+    _publish(api, admin, story["id"])
+    served = api.client.get(f"/stories/{story['id']}/photo")
+    assert served.headers["content-type"] == "image/jpeg"
+    stored = Image.open(io.BytesIO(served.content))
+    assert max(stored.size) == 1600
+    assert not stored.getexif()  # no camera, no GPS position
+    assert 'alt="The cath lab team"' in api.client.get(f"/stories/{story['id']}").text

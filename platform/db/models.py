@@ -721,6 +721,9 @@ class Story(Base):
     body: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(8))  # ISO 639-1, as detected
     search_text: Mapped[str] = mapped_column(Text, default="")  # title and body folded (scripts.fold)
+    # An optional photo, re-encoded as JPEG on upload (which drops its metadata: GPS position, camera).
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    photo_alt: Mapped[str | None] = mapped_column(String(200))
     member_consent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     host_consent_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     status: Mapped[str] = mapped_column(String(16), default=StoryStatus.AWAITING_CONSENT.value, index=True)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, get, post
+import msgspec
+from litestar import Controller, get, post, put
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.platform.core import policy
@@ -22,6 +25,11 @@ from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import Story, StoryStatus
 from diaspora.platform.stories import services
 from diaspora.platform.stories.schemas import StoryIn, StoryList, StoryModerationIn, StoryOut
+
+
+class PhotoUpload(msgspec.Struct):
+    photo: UploadFile
+    photo_alt: str  # what the photo shows, for people who cannot see it
 
 
 def _out(user: Actor | None, story: Story) -> StoryOut:
@@ -78,6 +86,21 @@ class StoryController(Controller):
         story_id: FromPath[uuid.UUID],
     ) -> StoryOut:
         return _out(maybe_user, await services.get_story(db_session, maybe_user, story_id))
+
+    @put(
+        "/{story_id:uuid}/photo",
+        guards=[requires_login],
+        summary="Add or replace the story's photo (JPEG, PNG or WebP; re-encoded, metadata dropped)",
+    )
+    async def photo(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        story_id: FromPath[uuid.UUID],
+        data: Annotated[PhotoUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> StoryOut:
+        raw = await data.photo.read()
+        return _out(user, await services.set_photo(db_session, user, story_id, raw, data.photo_alt))
 
     @post("/{story_id:uuid}/consent", status_code=200, guards=[requires_login], summary="Agree to the story")
     async def consent(

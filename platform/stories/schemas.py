@@ -38,6 +38,7 @@ class StoryOut(msgspec.Struct):
     published_at: datetime | None
     created_at: datetime
     moderation_note: str | None = None
+    photo_alt: str | None = None  # set when the story has a photo (at /stories/{id}/photo)
 
 
 class StoryList(msgspec.Struct):

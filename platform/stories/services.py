@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from diaspora.matching import languages
 from diaspora.matching.scripts import fold
 from diaspora.platform.core import audit, policy
-from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import (
     Account,
@@ -29,6 +29,7 @@ from diaspora.platform.db.models import (
     StoryStatus,
     utcnow,
 )
+from diaspora.platform.stories import photos
 from diaspora.platform.stories.schemas import StoryIn, StoryModerationIn, StoryOut
 
 _LOAD = (
@@ -54,6 +55,7 @@ def story_out(story: Story, *, with_note: bool = False) -> StoryOut:
         host_consented=story.host_consent_at is not None,
         published_at=story.published_at,
         created_at=story.created_at,
+        photo_alt=story.photo_alt,
         moderation_note=story.moderation_note if with_note else None,
     )
 
@@ -134,6 +136,38 @@ async def get_story(session: AsyncSession, user: Actor | None, story_id: uuid.UU
     if story.status != StoryStatus.PUBLISHED.value and not (policy.is_admin(user) or is_party(user, story)):
         raise NotFoundError("Story not found.")
     return story
+
+
+async def set_photo(session: AsyncSession, user: Actor, story_id: uuid.UUID, raw: bytes, alt: str) -> Story:
+    """A party adds or replaces the photo while the story waits for agreement; the other party's agreement
+    is asked again, since it was given to the story without this photo."""
+    story = await _load(session, story_id, lock=True)
+    member, host = _is_member(user, story.match), _is_host(user, story.match)
+    if not (member or host):
+        raise NotFoundError("Story not found.")
+    if story.status != StoryStatus.AWAITING_CONSENT.value:
+        raise ConflictError("The photo can change only while the story waits for agreement.", field="photo")
+    alt = " ".join(alt.split())
+    if not alt or len(alt) > 200:
+        raise ValidationError(
+            "Say in a few words what the photo shows (at most 200 characters).", field="photo_alt"
+        )
+    story.photo = photos.clean_photo(raw)
+    story.photo_alt = alt
+    now = utcnow()
+    story.member_consent_at = now if member else None
+    story.host_consent_at = now if host else None
+    await session.flush()
+    audit.record(session, actor_id=user.id, action="story.photo_set", entity_type="story", entity_id=story.id)
+    return story
+
+
+async def photo_of(session: AsyncSession, user: Actor | None, story_id: uuid.UUID) -> bytes:
+    story = await get_story(session, user, story_id)
+    photo = await session.scalar(select(Story.photo).where(Story.id == story.id))
+    if not photo:
+        raise NotFoundError("This story has no photo.")
+    return bytes(photo)
 
 
 async def consent(session: AsyncSession, user: Actor, story_id: uuid.UUID) -> Story:

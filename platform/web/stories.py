@@ -7,7 +7,8 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.platform.campaigns import placement
 from diaspora.platform.core import policy
+from diaspora.platform.core.errors import ConflictError, ValidationError
 from diaspora.platform.core.guards import provide_actor, provide_optional_actor, requires_login
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import utcnow
@@ -119,8 +121,14 @@ class StoryPages(Controller):
         return Template("stories_mine.html", context=context, status_code=status_code)
 
     @get("/mine", guards=[requires_login])
-    async def mine(self, db_session: NamedDependency[AsyncSession], user: NamedDependency[Actor]) -> Template:
-        return await self._mine(db_session, user)
+    async def mine(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+    ) -> Template:
+        problem = (request.query_params.get("photo_error") or "")[:300]
+        return await self._mine(db_session, user, errors={"photo": problem} if problem else None)
 
     @post("/", status_code=200, guards=[requires_login])
     async def write(
@@ -141,6 +149,34 @@ class StoryPages(Controller):
         if written.result is not None:
             return Redirect(f"/stories/{written.result.id}", status_code=303)
         return await self._mine(db_session, user, form=form, errors=written.errors, status_code=400)
+
+    @get("/{story_id:uuid}/photo")
+    async def photo(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        maybe_user: NamedDependency[Actor | None],
+        story_id: FromPath[uuid.UUID],
+    ) -> Response[bytes]:
+        body = await services.photo_of(db_session, maybe_user, story_id)
+        return Response(body, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"})
+
+    @post("/{story_id:uuid}/photo", status_code=303, guards=[requires_login])
+    async def upload_photo(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[Actor],
+        story_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        form = await request.form()
+        upload = form.get("photo")
+        raw = await upload.read() if isinstance(upload, UploadFile) else b""
+        try:
+            await services.set_photo(db_session, user, story_id, raw, str(form.get("photo_alt") or ""))
+        except (ValidationError, ConflictError) as exc:
+            await db_session.rollback()
+            return Redirect("/stories/mine?" + urlencode({"photo_error": exc.message}), status_code=303)
+        return Redirect(f"/stories/{story_id}", status_code=303)
 
     @post("/{story_id:uuid}/consent", status_code=303, guards=[requires_login])
     async def consent(

@@ -27,6 +27,8 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("language", sa.String(length=8), nullable=True),
         sa.Column("search_text", sa.Text(), nullable=False),
+        sa.Column("photo", sa.LargeBinary(), nullable=True),
+        sa.Column("photo_alt", sa.String(length=200), nullable=True),
         sa.Column("member_consent_at", DateTimeUTC(timezone=True), nullable=True),
         sa.Column("host_consent_at", DateTimeUTC(timezone=True), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),

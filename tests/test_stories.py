@@ -68,6 +68,8 @@ def test_a_story_is_public_only_after_both_agree_and_an_admin_publishes_it(api: 
     )
     assert public["moderation_note"] is None
     assert [s["id"] for s in api.client.get("/api/stories").json()["items"]] == [story["id"]]
+    exported = api.client.get("/api/me/export", headers=placed.member).json()["stories"]
+    assert [(s["title"], s["status"]) for s in exported] == [(STORY["title"], "published")]
     # Either party takes it back: it is gone at once.
     assert (
         api.client.post(f"/api/stories/{story['id']}/withdraw", headers=placed.staff).json()["status"]

@@ -182,6 +182,7 @@ async def export_account(session: AsyncSession, account_id: uuid.UUID) -> dict[s
     """Everything the platform holds about one account, as plain JSON-ready data."""
     from diaspora.platform.opportunities.pledges import pledges_of
     from diaspora.platform.profiles.services import load_own_profile, profile_out
+    from diaspora.platform.stories.services import stories_about
 
     account = await get_account(session, account_id)
     profile = await load_own_profile(session, account_id, required=False)
@@ -209,6 +210,7 @@ async def export_account(session: AsyncSession, account_id: uuid.UUID) -> dict[s
         },
         "profile": _plain(profile_out(profile, grants)) if profile is not None else None,
         "pledges": _plain(await pledges_of(session, account_id)),
+        "stories": _plain(await stories_about(session, account_id)),
         "sessions": [
             {"kind": s.kind, "created_at": s.created_at.isoformat(), "expires_at": s.expires_at.isoformat()}
             for s in sessions

@@ -270,6 +270,18 @@ async def stories_of(session: AsyncSession, user: Actor) -> list[Story]:
     return list((await session.scalars(query.order_by(Story.created_at.desc()))).all())
 
 
+async def stories_about(session: AsyncSession, account_id: uuid.UUID) -> list[StoryOut]:
+    """Every story of the account's placements, whoever wrote it (for the member's data export)."""
+    rows = await session.scalars(
+        select(Story)
+        .join(CampaignMatch, CampaignMatch.id == Story.match_id)
+        .join(Profile, Profile.id == CampaignMatch.profile_id)
+        .where(Profile.account_id == account_id)
+        .options(*_LOAD)
+    )
+    return [story_out(s, with_note=True) for s in rows.all()]
+
+
 async def placements_of_member(session: AsyncSession, user: Actor) -> list[CampaignMatch]:
     """The member's own placements (to write their story from)."""
     rows = await session.scalars(

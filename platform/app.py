@@ -89,6 +89,7 @@ def _setup_templates(engine: JinjaTemplateEngine) -> None:
 async def _before_request(request: Request[Any, Any, Any]) -> None:
     i18n.activate(i18n.choose(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language")))
     request.state.language = i18n.current()
+    await hygiene.reject_control_characters_in_query(request)
     await hygiene.reject_unknown_query_parameters(request)
     await hygiene.reject_undecodable_json(request)
 

@@ -149,3 +149,20 @@ def test_campaign_csv_cannot_carry_formulas(api: Api) -> None:
     assert "'" + evil_name in cells
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
     assert any(cell.startswith("'@SUM") for cell in cells) or any("'@SUM" in cell for cell in cells)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/posts?q=a%00b",
+        "/api/stories?q=a%00b",
+        "/stories?q=a%00b",
+        "/api/search/posts?q=%07x",
+        "/posts?q=a%00b",
+    ],
+)
+def test_control_characters_in_a_query_are_a_400_on_either_database(api: Api, path: str) -> None:
+    # A NUL in a search box reached PostgreSQL, which refuses it in any text: the answer was a 500.
+    response = api.client.get(path)
+    assert response.status_code == 400, response.text
+    assert "control character" in response.text

@@ -3,6 +3,8 @@
 - A JSON body that is not UTF-8, or nested deeper than the decoder's recursion limit, made the decoder
   raise errors Litestar does not expect (a 500). The body is decoded here first, inside a guard for
   exactly those errors; the handler then reads the already-decoded value.
+- Query parameter values holding control characters (a NUL first of all, which PostgreSQL refuses in any
+  text and answered with a 500 from a search box) are refused, on pages and the API alike.
 - Query parameters a route does not declare are refused, as unknown body fields are: a typo in a filter
   (`?contry=AL`) must not silently return everything. Routes that take open-ended parameters (search
   filters named after the index's attributes) opt out with `opt={"open_query": True}` and check the
@@ -36,6 +38,19 @@ async def reject_undecodable_json(request: Request[Any, Any, Any]) -> None:
         raise ClientException("The request body's JSON is nested too deeply.") from exc
     except SerializationException as exc:  # malformed JSON: what the handler would have said, as a 400
         raise ClientException(f"The request body is not valid JSON: {exc}") from exc
+
+
+def _has_control(value: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in value)
+
+
+async def reject_control_characters_in_query(request: Request[Any, Any, Any]) -> None:
+    for name, value in request.query_params.multi_items():
+        if _has_control(name) or _has_control(value):
+            raise ValidationException(
+                f"The query parameter `{name!r}` holds a control character.",
+                extra=[{"key": name, "message": "Control characters are not allowed", "source": "query"}],
+            )
 
 
 def _declared_query_parameters(app: Litestar) -> dict[int, frozenset[str]]:

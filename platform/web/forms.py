@@ -34,6 +34,13 @@ async def form_of(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return out
 
 
+def listed(value: Any) -> list[str]:
+    """A group of checkboxes as `form_of` gives it (nothing, one value, or a list) as a list."""
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
 def friendly(message: str) -> str:
     if "length >=" in message:
         minimum = message.rsplit(">=", 1)[1].strip(" `")

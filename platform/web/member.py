@@ -24,7 +24,7 @@ from diaspora.platform.matches.services import recommendations_for_member
 from diaspora.platform.posts.interests import answer_interest, my_interests
 from diaspora.platform.profiles import services as profiles
 from diaspora.platform.profiles.schemas import DEFAULT_VISIBLE_FIELDS, VISIBLE_FIELDS, ProfileIn
-from diaspora.platform.web.forms import form_of, submit
+from diaspora.platform.web.forms import form_of, listed, submit
 from diaspora.platform.web.i18n import gettext as _
 
 LANGUAGE_ROWS = 4
@@ -91,12 +91,6 @@ def form_from_profile(profile: Profile | None) -> dict[str, Any]:
     return form
 
 
-def _listed(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
-
-
 def _credential(line: str) -> dict[str, Any]:
     """`title; issuer; country; year`, the later parts optional."""
     title, issuer, country, year = ([part.strip() for part in line.split(";")] + ["", "", ""])[:4]
@@ -140,7 +134,7 @@ def profile_body(form: dict[str, Any]) -> dict[str, Any]:
             window: dict[str, Any] = {
                 "start_date": text(f"start_{i}"),
                 "end_date": text(f"end_{i}"),
-                "modes": _listed(form.get(f"modes_{i}")),
+                "modes": listed(form.get(f"modes_{i}")),
             }
             if text(f"hours_{i}"):
                 window["hours_per_week"] = (
@@ -151,7 +145,7 @@ def profile_body(form: dict[str, Any]) -> dict[str, Any]:
     if "credentials" in form:
         body["credentials"] = [_credential(line) for line in text("credentials").splitlines() if line.strip()]
     body["consent"] = {
-        "visible_fields": [v for v in _listed(form.get("visible")) if v in VISIBLE_FIELDS],
+        "visible_fields": [v for v in listed(form.get("visible")) if v in VISIBLE_FIELDS],
         "open_to_matching": form.get("open_to_matching") == "on",
         "open_to_contact": form.get("open_to_contact") == "on",
     }
@@ -248,9 +242,9 @@ class MemberPages(Controller):
         user: NamedDependency[Actor],
     ) -> Template | Redirect:
         form = await form_of(request)
-        form["visible"] = _listed(form.get("visible"))
+        form["visible"] = listed(form.get("visible"))
         for i in range(AVAILABILITY_ROWS):
-            form[f"modes_{i}"] = _listed(form.get(f"modes_{i}"))
+            form[f"modes_{i}"] = listed(form.get(f"modes_{i}"))
         current = await profiles.load_own_profile(db_session, user.id, required=False)
         saved = await submit(
             ProfileIn,

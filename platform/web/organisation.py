@@ -41,7 +41,7 @@ from diaspora.platform.organisations.schemas import OrganisationIn
 from diaspora.platform.posts import services as posts
 from diaspora.platform.posts.interests import express_interest
 from diaspora.platform.posts.schemas import PostIn
-from diaspora.platform.web.forms import form_of, submit
+from diaspora.platform.web.forms import form_of, listed, submit
 from diaspora.platform.web.i18n import gettext as _
 from diaspora.platform.web.pages import incentive_labels
 
@@ -62,7 +62,7 @@ def post_body(form: dict[str, Any]) -> dict[str, Any]:
         "nice_to_have_skills": [
             {"name": s.strip()} for s in text("nice_to_have_skills").splitlines() if s.strip()
         ],
-        "incentives": list(dict.fromkeys(_ticked(form.get("incentives")))),
+        "incentives": list(dict.fromkeys(listed(form.get("incentives")))),
     }
     for name in ("municipality", "start_date", "end_date", "subsidy_programme"):
         if text(name):
@@ -75,13 +75,6 @@ def post_body(form: dict[str, Any]) -> dict[str, Any]:
             c.strip().lower() for c in text("languages").replace(";", ",").split(",") if c.strip()
         ]
     return body
-
-
-def _ticked(value: Any) -> list[str]:
-    """The values of a group of checkboxes: none, one, or a list."""
-    if value is None:
-        return []
-    return [str(v) for v in (value if isinstance(value, list) else [value]) if str(v).strip()]
 
 
 def _post_choices() -> dict[str, dict[str, str]]:

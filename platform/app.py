@@ -34,6 +34,7 @@ from diaspora.platform.campaigns.controllers import (
     InvitationController,
     PlacementController,
 )
+from diaspora.platform.consultations.controllers import ConsultationController
 from diaspora.platform.core import hygiene, policy, ratelimit, security
 from diaspora.platform.core.auth import TokenAuthenticationMiddleware
 from diaspora.platform.core.errors import DomainError, domain_error_handler, http_error_handler
@@ -56,6 +57,7 @@ from diaspora.platform.settings import Settings, get_settings
 from diaspora.platform.stories.controllers import StoryController
 from diaspora.platform.taxonomy.controllers import TaxonomyController
 from diaspora.platform.web import i18n
+from diaspora.platform.web.consultations import ConsultationPages
 from diaspora.platform.web.diaspora_map import MapPages
 from diaspora.platform.web.member import MemberPages
 from diaspora.platform.web.ministry import MinistryPages
@@ -205,6 +207,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             TaxonomyController,
             InsightsController,
             StoryController,
+            ConsultationController,
             PageController,
             MemberPages,
             OrganisationPages,
@@ -212,6 +215,7 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             MapPages,
             OpportunityPages,
             StoryPages,
+            ConsultationPages,
             create_static_files_router(
                 path="/static", directories=[templates / "static"], include_in_schema=False
             ),

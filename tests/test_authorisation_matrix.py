@@ -29,7 +29,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -139,6 +139,19 @@ class World:
             assert published_now.status_code == 200, published_now.text
         return story_id
 
+    def fresh_consultation(self, *, by: str = "min", opened: bool = False) -> str:
+        """A consultation of the ministry, or (`by="admin"`) of the platform, which asks every member who
+        agreed to be consulted (`_consulted_first`: the member, not the other)."""
+        body = CONSULTATION
+        headers = self.admin if by == "admin" else self.ministry
+        response = self.api.client.post("/api/consultations", headers=headers, json=body)
+        assert response.status_code == 201, response.text
+        consultation_id = str(response.json()["id"])
+        if opened:
+            opened_now = self.api.client.post(f"/api/consultations/{consultation_id}/open", headers=headers)
+            assert opened_now.status_code == 200, opened_now.text
+        return consultation_id
+
     def fresh_interest(self) -> str:
         post_id = self.fresh_post()
         response = self.api.client.post(
@@ -222,7 +235,20 @@ PROFILE = {
         "visible_fields": ["headline", "skills", "languages", "availability"],
         "open_to_matching": True,
         "open_to_contact": True,
+        "open_to_consultations": True,
     },
+}
+CONSULTATION = {
+    "title": "Coming back for a while",
+    "questions": [{"kind": "single", "prompt": "Would you?", "options": ["Yes", "No"], "required": True}],
+    "closes_on": (date.today() + timedelta(days=30)).isoformat(),
+}
+CONSULTATION_FORM = {
+    "title": "Roads",
+    "closes_on": (date.today() + timedelta(days=30)).isoformat(),
+    "q0_prompt": "Which road first?",
+    "q0_kind": "single",
+    "q0_options": "North\nSouth",
 }
 POST_FORM = {"kind": "short_term_return", "title": "Nurse trainer", "country": "AL", "status": "draft"}
 CSV_POSTS = (
@@ -272,6 +298,13 @@ def _pledge_first(world: World, caller: str, headers: Headers) -> None:
         response = world.api.client.put(
             f"/api/opportunities/{world.opportunity}/pledge", headers=headers, json=PLEDGE
         )
+        assert response.status_code == 200, response.text
+
+
+def _consulted_first(world: World, caller: str, headers: Headers) -> None:
+    if caller in ("member", "other"):
+        consent = {**PROFILE["consent"], "open_to_consultations": caller == "member"}
+        response = world.api.client.put("/api/profiles/me/consent", headers=headers, json=consent)
         assert response.status_code == 200, response.text
 
 
@@ -534,6 +567,59 @@ ROWS = [
     Row("GET", "/map",                                          "303 403 403 403 403 403 403 200 200"),
     Row("GET", "/map/export",                                   "303 403 403 403 403 403 403 200 200",
         query={"format": "csv"}),
+    Row("GET", "/api/consultations",                            "401 403 403 403 403 403 403 200 200"),
+    Row("POST", "/api/consultations",                           "401 403 403 403 403 403 403 201 201",
+        json=lambda w: CONSULTATION),
+    Row("GET", "/api/consultations/mine",                       "401 200 200 200 200 200 200 200 200"),
+    Row("GET", "/api/consultations/{consultation_id:uuid}",     "401 200 404 404 404 404 404 404 200",
+        params={"consultation_id": lambda w: w.fresh_consultation(by="admin", opened=True)},
+        before=_consulted_first),
+    Row("PUT", "/api/consultations/{consultation_id:uuid}",     "401 403 403 403 403 403 403 200 200",
+        params={"consultation_id": World.fresh_consultation}, json=lambda w: CONSULTATION),
+    Row("DELETE", "/api/consultations/{consultation_id:uuid}",  "401 403 403 403 403 403 403 204 204",
+        params={"consultation_id": World.fresh_consultation}),
+    Row("POST", "/api/consultations/{consultation_id:uuid}/open",
+                                                                "401 403 403 403 403 403 403 200 200",
+        params={"consultation_id": World.fresh_consultation}),
+    Row("POST", "/api/consultations/{consultation_id:uuid}/close",
+                                                                "401 403 403 403 403 403 403 200 200",
+        params={"consultation_id": lambda w: w.fresh_consultation(opened=True)}),
+    Row("GET", "/api/consultations/{consultation_id:uuid}/results",
+                                                                "401 403 403 403 403 403 403 200 200",
+        params={"consultation_id": lambda w: w.fresh_consultation(opened=True)}),
+    Row("GET", "/api/consultations/{consultation_id:uuid}/results/export",
+                                                                "401 403 403 403 403 403 403 200 200",
+        params={"consultation_id": lambda w: w.fresh_consultation(opened=True)}, query={"format": "xlsx"}),
+    Row("GET", "/api/consultations/{consultation_id:uuid}/response",
+                                                                "401 200 404 404 404 404 404 404 200",
+        params={"consultation_id": lambda w: w.fresh_consultation(by="admin", opened=True)},
+        before=_consulted_first),
+    # An admin organises; only the members asked answer.
+    Row("PUT", "/api/consultations/{consultation_id:uuid}/response",
+                                                                "401 200 404 404 404 404 404 404 403",
+        params={"consultation_id": lambda w: w.fresh_consultation(by="admin", opened=True)},
+        before=_consulted_first,
+        json=lambda w: {"answers": {"q1": 0}}),
+    Row("GET", "/consultations",                                "303 403 403 403 403 403 403 200 200"),
+    Row("POST", "/consultations",                               "303 403 403 403 403 403 403 303 303",
+        form=lambda w: CONSULTATION_FORM),
+    Row("GET", "/consultations/{consultation_id:uuid}",         "303 200 404 404 404 404 404 404 200",
+        params={"consultation_id": lambda w: w.fresh_consultation(by="admin", opened=True)},
+        before=_consulted_first),
+    Row("POST", "/consultations/{consultation_id:uuid}",        "303 403 403 403 403 403 403 303 303",
+        params={"consultation_id": World.fresh_consultation}, form=lambda w: CONSULTATION_FORM),
+    Row("POST", "/consultations/{consultation_id:uuid}/open",   "303 403 403 403 403 403 403 303 303",
+        params={"consultation_id": World.fresh_consultation}),
+    Row("POST", "/consultations/{consultation_id:uuid}/close",  "303 403 403 403 403 403 403 303 303",
+        params={"consultation_id": lambda w: w.fresh_consultation(opened=True)}),
+    Row("POST", "/consultations/{consultation_id:uuid}/delete", "303 403 403 403 403 403 403 303 303",
+        params={"consultation_id": World.fresh_consultation}),
+    Row("GET", "/consultations/{consultation_id:uuid}/export",  "303 403 403 403 403 403 403 200 200",
+        params={"consultation_id": lambda w: w.fresh_consultation(opened=True)}),
+    Row("POST", "/consultations/{consultation_id:uuid}/answer", "303 303 404 404 404 404 404 404 403",
+        params={"consultation_id": lambda w: w.fresh_consultation(by="admin", opened=True)},
+        before=_consulted_first,
+        form=lambda w: {"q1": "0"}),
     Row("GET", "/static/{file_path:path}",                      "200 200 200 200 200 200 200 200 200"),
     Row("GET", "/schema",                                       "200 200 200 200 200 200 200 200 200"),
     Row("GET", "/schema/openapi.json",                          "200 200 200 200 200 200 200 200 200"),

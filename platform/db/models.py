@@ -127,6 +127,22 @@ class StoryStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class ConsultationStatus(enum.StrEnum):
+    """A consultation is written as a draft, opened (which mails the members it targets once), and closed
+    on its closing day or earlier by its organisers; answers are changed until it closes."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class QuestionKind(enum.StrEnum):
+    SINGLE = "single"  # one of the options
+    MULTIPLE = "multiple"  # any of the options
+    SCALE = "scale"  # 1 to `scale_max`
+    TEXT = "text"  # free text, shown to the organisers without names
+
+
 class OpportunityKind(enum.StrEnum):
     INVESTMENT = "investment"
     VOLUNTEERING = "volunteering"
@@ -350,6 +366,8 @@ class Consent(Base):
     visible_fields: Mapped[str] = mapped_column(String(300), default=",")
     open_to_matching: Mapped[bool] = mapped_column(Boolean, default=True)
     open_to_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Ministries and municipalities may ask this member short questionnaires (one mail for each).
+    open_to_consultations: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow)
 
 
@@ -733,3 +751,50 @@ class Story(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow)
 
     match: Mapped[CampaignMatch] = relationship()
+
+
+class Consultation(Base):
+    """A short questionnaire a ministry or municipality (or an admin) puts to the members it targets: the
+    diaspora map's scope of the organisation that asks, narrowed by the map's filters, among the members
+    who agreed to be consulted."""
+
+    __tablename__ = "consultations"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )  # None: asked by the platform's admins
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(200))
+    intro: Mapped[str] = mapped_column(Text, default="")
+    # [{"key": "q1", "kind": "single", "prompt": ..., "options": [...], "scale_max": 5, "required": true}]
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the map's filters
+    # The asking organisation's scope when the consultation was written (None: the whole registry).
+    scope_country: Mapped[str | None] = mapped_column(String(2))
+    scope_municipality: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(16), default=ConsultationStatus.DRAFT.value, index=True)
+    closes_on: Mapped[date] = mapped_column(Date)  # answers are taken until the end of this day (UTC)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    invited: Mapped[int] = mapped_column(Integer, default=0)  # members mailed when it opened
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship()
+
+
+class ConsultationResponse(Base):
+    """One member's answers to a consultation: one per member, changed until the consultation closes."""
+
+    __tablename__ = "consultation_responses"
+    __table_args__ = (UniqueConstraint("consultation_id", "profile_id"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    consultation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"q1": 0, "q2": [1, 3], ...}
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow)

@@ -32,6 +32,7 @@ from diaspora.platform.db.models import (
     Account,
     AvailabilityMode,
     AvailabilityWindow,
+    Consent,
     Opportunity,
     Organisation,
     Pledge,
@@ -171,7 +172,7 @@ async def scope_of(session: AsyncSession, actor: Actor) -> ScopeOut:
     return ScopeOut(origin_country=organisation.country, origin_municipality=organisation.municipality)
 
 
-def _check(filters: MapFilters) -> None:
+def check_filters(filters: MapFilters) -> None:
     modes = {m.value for m in AvailabilityMode}
     unknown = sorted(set(filters.mode) - modes)
     if unknown:
@@ -193,7 +194,14 @@ def sector_key(sector: str) -> str:
     return " ".join(sector.casefold().split())
 
 
-async def _members(session: AsyncSession, scope: ScopeOut, filters: MapFilters) -> list[_Member]:
+async def _members(
+    session: AsyncSession,
+    scope: ScopeOut,
+    filters: MapFilters,
+    *,
+    profile_id: uuid.UUID | None = None,
+    consultable: bool = False,
+) -> list[_Member]:
     query = (
         select(
             Profile.id,
@@ -207,6 +215,12 @@ async def _members(session: AsyncSession, scope: ScopeOut, filters: MapFilters) 
         .join(Account, Account.id == Profile.account_id)
         .where(Account.is_active.is_(True))
     )
+    if profile_id is not None:
+        query = query.where(Profile.id == profile_id)
+    if consultable:  # who agreed to be consulted, at an address they proved is theirs
+        query = query.join(Consent, Consent.profile_id == Profile.id).where(
+            Consent.open_to_consultations.is_(True), Account.email_verified_at.is_not(None)
+        )
     origin = scope.origin_country or filters.origin_country
     if scope.origin_country and filters.origin_country and filters.origin_country != scope.origin_country:
         return []
@@ -254,6 +268,8 @@ async def _windows(
         AvailabilityWindow.end_date,
         AvailabilityWindow.modes,
     ).where(AvailabilityWindow.end_date >= today)
+    if len(ids) <= 500:  # a few members (one, when a member's consultations are looked up): ask for theirs
+        query = query.where(AvailabilityWindow.profile_id.in_(ids))
     for row in await session.execute(query):
         if row.profile_id in ids:
             found[row.profile_id].append((row.start_date, row.end_date, list(row.modes or [])))
@@ -276,6 +292,26 @@ async def _skills(session: AsyncSession, ids: set[uuid.UUID]) -> tuple[Counter[s
         per_skill[key].add(row.profile_id)
         labels.setdefault(key, row.preferred_label or " ".join(row.name.split()))
     return Counter({key: len(people) for key, people in per_skill.items()}), labels
+
+
+async def select_members(
+    session: AsyncSession,
+    scope: ScopeOut,
+    filters: MapFilters,
+    *,
+    today: date,
+    profile_id: uuid.UUID | None = None,
+    consultable: bool = False,
+) -> tuple[list[_Member], dict[uuid.UUID, list[tuple[date, date, list[str]]]]]:
+    """The members a scope and filters select (with their coming availability windows): the map counts
+    them; a consultation asks them, `consultable` keeping those who agreed to be consulted, and
+    `profile_id` asks whether one member is among them."""
+    members = await _members(session, scope, filters, profile_id=profile_id, consultable=consultable)
+    windows = await _windows(session, {m.id for m in members}, today)
+    if filters.mode:
+        wanted = set(filters.mode)
+        members = [m for m in members if any(wanted & set(modes) for _, _, modes in windows.get(m.id, []))]
+    return members, windows
 
 
 def _quarters(today: date) -> list[tuple[str, date, date]]:
@@ -311,14 +347,10 @@ async def diaspora_map(
     min_cell: int,
     today: date | None = None,
 ) -> MapOut:
-    _check(filters)
+    check_filters(filters)
     scope = await scope_of(session, actor)
     today = today or date.today()
-    members = await _members(session, scope, filters)
-    windows = await _windows(session, {m.id for m in members}, today)
-    if filters.mode:
-        wanted = set(filters.mode)
-        members = [m for m in members if any(wanted & set(modes) for _, _, modes in windows.get(m.id, []))]
+    members, windows = await select_members(session, scope, filters, today=today)
     empty = MapOut(
         scope=scope,
         filters=filters,

@@ -84,6 +84,8 @@ class ConsentIn(Input):
     )
     open_to_matching: bool = True
     open_to_contact: bool = False
+    # Ministries and municipalities may send this member short questionnaires (one mail each).
+    open_to_consultations: bool = False
 
 
 class ProfileIn(Input):
@@ -143,6 +145,7 @@ class ConsentOut(msgspec.Struct):
     visible_fields: list[str]
     open_to_matching: bool
     open_to_contact: bool
+    open_to_consultations: bool
 
 
 class ContactGrantIn(Input):

@@ -213,6 +213,7 @@ def consent_values(consent_in: ConsentIn) -> dict[str, Any]:
         "visible_fields": encode_visible_fields(consent_in.visible_fields),
         "open_to_matching": consent_in.open_to_matching,
         "open_to_contact": consent_in.open_to_contact,
+        "open_to_consultations": consent_in.open_to_consultations,
     }
 
 
@@ -236,6 +237,7 @@ async def update_consent(session: AsyncSession, user: Actor, consent_in: Consent
         entity_id=profile.id,
         open_to_matching=consent_in.open_to_matching,
         open_to_contact=consent_in.open_to_contact,
+        open_to_consultations=consent_in.open_to_consultations,
         visible_fields=sorted(set(consent_in.visible_fields)),
     )
     return profile
@@ -309,6 +311,7 @@ def profile_out(profile: Profile, grants: Iterable[ContactGrant]) -> ProfileOut:
             else list(DEFAULT_VISIBLE_FIELDS),
             open_to_matching=consent.open_to_matching if consent else False,
             open_to_contact=consent.open_to_contact if consent else False,
+            open_to_consultations=consent.open_to_consultations if consent else False,
         ),
         contact_granted_to=[g.organisation_id for g in grants],
         updated_at=profile.updated_at,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from diaspora.platform.accounts import services as accounts
 from diaspora.platform.campaigns import invitations
 from diaspora.platform.campaigns.schemas import AnswerIn
+from diaspora.platform.consultations import services as consultations
 from diaspora.platform.core.auth import SESSION_COOKIE
 from diaspora.platform.core.guards import provide_actor, requires_login, requires_member
 from diaspora.platform.core.policy import Actor
@@ -59,7 +60,12 @@ def mode_labels() -> dict[str, str]:
 
 def form_from_profile(profile: Profile | None) -> dict[str, Any]:
     if profile is None:
-        return {"visible": list(DEFAULT_VISIBLE_FIELDS), "open_to_matching": True, "open_to_contact": False}
+        return {
+            "visible": list(DEFAULT_VISIBLE_FIELDS),
+            "open_to_matching": True,
+            "open_to_contact": False,
+            "open_to_consultations": False,
+        }
     form: dict[str, Any] = {
         "headline": profile.headline,
         "summary": profile.summary,
@@ -88,6 +94,7 @@ def form_from_profile(profile: Profile | None) -> dict[str, Any]:
     )
     form["open_to_matching"] = bool(consent and consent.open_to_matching)
     form["open_to_contact"] = bool(consent and consent.open_to_contact)
+    form["open_to_consultations"] = bool(consent and consent.open_to_consultations)
     return form
 
 
@@ -148,6 +155,7 @@ def profile_body(form: dict[str, Any]) -> dict[str, Any]:
         "visible_fields": [v for v in listed(form.get("visible")) if v in VISIBLE_FIELDS],
         "open_to_matching": form.get("open_to_matching") == "on",
         "open_to_contact": form.get("open_to_contact") == "on",
+        "open_to_consultations": form.get("open_to_consultations") == "on",
     }
     return body
 
@@ -214,6 +222,10 @@ class MemberPages(Controller):
             "recommendations": recommendations.items if recommendations else [],
             "invitations": await invitations.my_invitations(session, user),
             "interests": await my_interests(session, user),
+            "consultations": [
+                (await consultations.consultation_out(session, user, row, min_cell=0), answered)
+                for row, answered in await consultations.for_member(session, user)
+            ],
             "visible_help": visible_field_help(),
             "mode_labels": mode_labels(),
             "levels": [level.value for level in LanguageLevel],

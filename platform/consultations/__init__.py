@@ -1,0 +1,1 @@
+"""Consultations: short questionnaires ministries and municipalities put to the diaspora they serve."""

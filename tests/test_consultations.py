@@ -332,3 +332,35 @@ def test_filters_on_how_members_want_to_contribute_reach_those_available_that_wa
     api.client.post(f"/api/consultations/{made['id']}/open", headers=admin)
     assert [c["id"] for c in api.client.get("/api/consultations/mine", headers=coming).json()] == [made["id"]]
     assert api.client.get("/api/consultations/mine", headers=staying).json() == []
+
+
+def test_a_members_answers_are_in_their_data_export_and_leave_with_their_account(api: Api) -> None:
+    ministry, _ = api.ministry(country="AL")
+    headers, _email = member(api, "exported", residence_country="DE")
+    cid = draft(api, ministry)["id"]
+    api.client.post(f"/api/consultations/{cid}/open", headers=ministry)
+    assert answer(api, headers, cid, q1=1, q4="More flights").status_code == 200
+    exported = api.client.get("/api/me/export", headers=headers).json()["consultation_answers"]
+    assert exported[0]["consultation"] == "Coming back for a while"
+    assert exported[0]["answers"] == {"q1": 1, "q4": "More flights"}
+    assert exported[0]["questions"]["q1"] == "Would you come back for a month?"
+    url = api.client.app.state["settings"].effective_database_url
+    assert api.client.delete("/api/me", headers=headers).status_code == 204
+    assert count_rows(url, "consultation_responses") == 0
+
+
+def test_the_demo_holds_consultations_with_answers_and_one_waiting_for_the_first_member(api: Api) -> None:
+    api.load_demo(profiles=80)
+    admin = api.login("admin@demo.example", "demo-password-2027")
+    ministry = api.login("ministry@demo.example", "demo-password-2027")
+    first = api.login("member1@demo.example", "demo-password-2027")
+    statuses = sorted(c["status"] for c in api.client.get("/api/consultations", headers=ministry).json())
+    assert statuses == ["draft", "open"]
+    waiting = api.client.get("/api/consultations/mine", headers=first).json()
+    assert waiting
+    assert not any(c["answered"] for c in waiting)
+    everything = api.client.get("/api/consultations", headers=admin).json()
+    platform_wide = next(c for c in everything if c["asked_by"] is None)
+    results = api.client.get(f"/api/consultations/{platform_wide['id']}/results", headers=admin).json()
+    assert results["respondents"] is not None
+    assert results["respondents"] >= 5

@@ -180,6 +180,7 @@ async def get_account(session: AsyncSession, account_id: uuid.UUID) -> Account:
 
 async def export_account(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]:
     """Everything the platform holds about one account, as plain JSON-ready data."""
+    from diaspora.platform.consultations.services import responses_of
     from diaspora.platform.opportunities.pledges import pledges_of
     from diaspora.platform.profiles.services import load_own_profile, profile_out
     from diaspora.platform.stories.services import stories_about
@@ -211,6 +212,7 @@ async def export_account(session: AsyncSession, account_id: uuid.UUID) -> dict[s
         "profile": _plain(profile_out(profile, grants)) if profile is not None else None,
         "pledges": _plain(await pledges_of(session, account_id)),
         "stories": _plain(await stories_about(session, account_id)),
+        "consultation_answers": _plain(await responses_of(session, account_id)),
         "sessions": [
             {"kind": s.kind, "created_at": s.created_at.isoformat(), "expires_at": s.expires_at.isoformat()}
             for s in sessions

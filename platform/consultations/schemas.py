@@ -74,7 +74,7 @@ class ConsultationOut(msgspec.Struct):
     questions: list[QuestionOut]
     status: str  # draft, open, closed (closed also once its closing day has passed)
     closes_on: date
-    asked_by: str  # the organisation, or the platform for an admin's consultation
+    asked_by: str | None  # the organisation that asks; None: the platform itself (its admins)
     opened_at: datetime | None
     created_at: datetime
     # For its organisers only (None for members):

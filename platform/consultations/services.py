@@ -223,7 +223,7 @@ async def open_consultation(
         session, scope_of_row(row), filters_of_row(row), today=today(), consultable=True
     )
     ids = [m.id for m in members]
-    asker = await _asked_by(session, row)
+    asker = await _asked_by(session, row) or "The diaspora platform"
     link = f"{public_url.rstrip('/')}/consultations/{row.id}"
     for start in range(0, len(ids), 500):
         people = await session.execute(
@@ -465,11 +465,12 @@ async def responses_of(session: AsyncSession, account_id: uuid.UUID) -> list[dic
     ]
 
 
-async def _asked_by(session: AsyncSession, row: Consultation) -> str:
+async def _asked_by(session: AsyncSession, row: Consultation) -> str | None:
+    """The asking organisation's name; None for the platform's own (an admin's) consultations."""
     if row.organisation_id is None:
-        return "The diaspora platform"
+        return None
     organisation = await session.get(Organisation, row.organisation_id)
-    return organisation.name if organisation else "The diaspora platform"
+    return organisation.name if organisation else None
 
 
 def _hidden_under(n: int, min_cell: int) -> int | None:

@@ -798,3 +798,5 @@ class ConsultationResponse(Base):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"q1": 0, "q2": [1, 3], ...}
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow)
+
+    consultation: Mapped[Consultation] = relationship()

@@ -20,6 +20,9 @@ from diaspora.platform.db.models import (
     Account,
     AvailabilityWindow,
     Consent,
+    Consultation,
+    ConsultationResponse,
+    ConsultationStatus,
     Credential,
     Opportunity,
     OpportunityStatus,
@@ -119,6 +122,133 @@ def _pledges(rng: random.Random, opportunities: list[Opportunity], profiles: lis
     return pledges
 
 
+# The consultations of the demo: who asks, what, and in which state (the ministry's closes in three weeks).
+DEMO_CONSULTATIONS: tuple[tuple[str, str, str, list[dict[str, object]]], ...] = (
+    (
+        "ministry",
+        ConsultationStatus.OPEN.value,
+        "Coming back for a while: what would it take?",
+        [
+            {
+                "kind": "single",
+                "prompt": "Would you come back for a short assignment in the next two years?",
+                "options": ["Yes", "Maybe", "No"],
+                "required": True,
+            },
+            {
+                "kind": "multiple",
+                "prompt": "What holds you back?",
+                "options": ["Pay", "Family", "Paperwork", "Housing", "Nothing"],
+            },
+            {"kind": "scale", "prompt": "How much do you trust public institutions at home?", "scale_max": 5},
+            {"kind": "text", "prompt": "What should the ministry do first?"},
+        ],
+    ),
+    (
+        "admin",
+        ConsultationStatus.OPEN.value,
+        "How can this platform serve you better?",
+        [
+            {
+                "kind": "scale",
+                "prompt": "How useful are the posts suggested to you?",
+                "scale_max": 5,
+                "required": True,
+            },
+            {
+                "kind": "multiple",
+                "prompt": "What would you use most?",
+                "options": ["Short missions", "Remote work", "Mentoring", "Investing"],
+            },
+            {"kind": "text", "prompt": "What is missing?"},
+        ],
+    ),
+    (
+        "ministry",
+        ConsultationStatus.DRAFT.value,
+        "Investing at home",
+        [
+            {
+                "kind": "single",
+                "prompt": "Have you invested in your home country?",
+                "options": ["Yes", "Not yet", "No"],
+                "required": True,
+            },
+            {"kind": "text", "prompt": "What would make you invest?"},
+        ],
+    ),
+)
+DEMO_TEXT_ANSWERS = (
+    "Recognise foreign diplomas faster.",
+    "Pay on time and say so in the contract.",
+    "One office for all the paperwork.",
+    "Housing for short stays.",
+    "Schools for our children during a mission.",
+    "Publish the results of past missions.",
+    "Help with health insurance while we are there.",
+)
+
+
+def _consultations(
+    rng: random.Random,
+    asked_by: dict[str, tuple[Organisation | None, Account]],
+    profiles: list[Profile],
+    today: date,
+) -> tuple[list[Consultation], list[ConsultationResponse]]:
+    """The demo's consultations and the answers of part of the members they ask (never the first member,
+    who finds them waiting on their page). Its own generator: the rest of the demo stays put."""
+    consultations, responses = [], []
+    for who, status, title, questions in DEMO_CONSULTATIONS:
+        organisation, account = asked_by[who]
+        keyed = [
+            {"key": f"q{i}", "options": [], "scale_max": 5, "required": False, **q}
+            for i, q in enumerate(questions, start=1)
+        ]
+        consultation = Consultation(
+            organisation_id=organisation.id if organisation else None,
+            created_by_id=account.id,
+            title=title,
+            intro="Your answers shape next year's programme. Only totals are shown, never who answered.",
+            questions=keyed,
+            filters={},
+            scope_country=organisation.country if organisation else None,
+            status=status,
+            closes_on=today + timedelta(days=21),
+            opened_at=utcnow() if status != ConsultationStatus.DRAFT.value else None,
+        )
+        consultations.append(consultation)
+        if status == ConsultationStatus.DRAFT.value:
+            continue
+        asked = [
+            p
+            for p in profiles
+            if p.consent is not None
+            and p.consent.open_to_consultations
+            and (organisation is None or p.origin_country == organisation.country)
+        ]
+        consultation.invited = len(asked)
+        for profile in asked[1:] if asked and asked[0] is profiles[0] else asked:
+            if rng.random() >= 0.6:
+                continue
+            answers: dict[str, object] = {}
+            for q in keyed:
+                if not q["required"] and rng.random() < 0.25:
+                    continue
+                options = list(q["options"])  # type: ignore[call-overload]
+                if q["kind"] == "single":
+                    answers[str(q["key"])] = rng.choice(range(len(options)))
+                elif q["kind"] == "multiple":
+                    answers[str(q["key"])] = sorted(rng.sample(range(len(options)), k=rng.randint(1, 2)))
+                elif q["kind"] == "scale":
+                    answers[str(q["key"])] = rng.choice((2, 3, 3, 4, 4, 5))
+                else:
+                    answers[str(q["key"])] = rng.choice(DEMO_TEXT_ANSWERS)
+            responses.append(
+                ConsultationResponse(consultation=consultation, profile_id=profile.id, answers=answers)
+            )
+    return consultations, responses
+
+
 def _pick(choices: tuple[str, ...], key: str) -> str:
     return choices[zlib.crc32(key.encode()) % len(choices)]
 
@@ -173,20 +303,22 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
             "opportunities": 0,
             "profiles": 0,
             "pledges": 0,
+            "consultations": 0,
+            "consultation_answers": 0,
         }
     rng = random.Random(seed)
     writing = random.Random(seed + 1)  # who writes in which language: its own stream, so the rest stays put
+    consulted = random.Random(seed + 3)  # who agreed to be consulted, and what they answered
     today = date.today()
     password_hash = hash_password(DEMO_PASSWORD)  # one hash for every demo account keeps loading fast
-    session.add(
-        Account(
-            email=ADMIN_EMAIL,
-            password_hash=password_hash,
-            display_name="Demo admin",
-            role=Role.ADMIN.value,
-            email_verified_at=utcnow(),
-        )
+    admin = Account(
+        email=ADMIN_EMAIL,
+        password_hash=password_hash,
+        display_name="Demo admin",
+        role=Role.ADMIN.value,
+        email_verified_at=utcnow(),
     )
+    session.add(admin)
     ministry = Organisation(
         name="Ministry for Diaspora (demo)",
         kind="ministry",
@@ -196,16 +328,15 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
     )
     session.add(ministry)
     await session.flush()
-    session.add(
-        Account(
-            email=MINISTRY_EMAIL,
-            password_hash=password_hash,
-            display_name="Campaign manager",
-            role=Role.MINISTRY.value,
-            organisation_id=ministry.id,
-            email_verified_at=utcnow(),
-        )
+    ministry_account = Account(
+        email=MINISTRY_EMAIL,
+        password_hash=password_hash,
+        display_name="Campaign manager",
+        role=Role.MINISTRY.value,
+        organisation_id=ministry.id,
+        email_verified_at=utcnow(),
     )
+    session.add(ministry_account)
 
     posts = 0
     organisations: list[Organisation] = []
@@ -340,6 +471,8 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
                 visible_fields=encode_visible_fields(visible),
                 open_to_matching=rng.random() < 0.9,
                 open_to_contact=rng.random() < 0.6,
+                # Half agreed to be consulted; the first member too, to find the consultations waiting.
+                open_to_consultations=index == 0 or consulted.random() < 0.5,
             ),
         )
         session.add(profile)
@@ -347,6 +480,10 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
     await session.flush()
     pledged = _pledges(random.Random(seed + 2), opportunities, created)
     session.add_all(pledged)
+    consultations, answered = _consultations(
+        consulted, {"ministry": (ministry, ministry_account), "admin": (None, admin)}, created, today
+    )
+    session.add_all([*consultations, *answered])
     await session.flush()
     return {
         "accounts": profiles + len(ORGANISATIONS) + 2,
@@ -355,4 +492,6 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
         "opportunities": len(opportunities),
         "profiles": profiles,
         "pledges": len(pledged),
+        "consultations": len(consultations),
+        "consultation_answers": len(answered),
     }

@@ -4,6 +4,7 @@ asks with the diaspora map's filters, open it, close it and read the results; me
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -135,6 +136,11 @@ def answers_body(row: Consultation, form: dict[str, Any]) -> dict[str, Any]:
     return {"answers": answers}
 
 
+def grouped(texts: list[str]) -> list[tuple[str, int]]:
+    """The same answer written by several people, once with how many wrote it (in the results' order)."""
+    return list(Counter(texts).items())
+
+
 def _answers_form(answers: dict[str, Any]) -> dict[str, Any]:
     return {
         key: ([str(v) for v in value] if isinstance(value, list) else str(value))
@@ -171,15 +177,19 @@ class ConsultationPages(Controller):
             ],
             "form": form or {"closes_on": services.closing_day_default().isoformat()},
             "errors": errors or {},
-            **await self._form_context(session, user),
+            **await self._form_context(session, user, form),
         }
         return Template("consultations.html", context=context, status_code=status_code)
 
-    async def _form_context(self, session: AsyncSession, user: Actor) -> dict[str, Any]:
+    async def _form_context(
+        self, session: AsyncSession, user: Actor, form: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        written = [i for i in range(QUESTION_ROWS) if str((form or {}).get(f"q{i}_prompt") or "").strip()]
         return {
             "scope": await scope_of(session, user),
             "kinds": kind_labels(),
-            "question_rows": range(QUESTION_ROWS),
+            # The questions written and two empty rows for more (all eight are read on saving).
+            "question_rows": range(min(QUESTION_ROWS, max(3, (written[-1] + 3) if written else 3))),
             "mode_labels": {m.value: mode_labels()[m.value] for m in AvailabilityMode},
             "countries": country_names(),
         }
@@ -225,8 +235,9 @@ class ConsultationPages(Controller):
         out = await services.consultation_out(session, user, row, min_cell=settings.map_min_cell)
         context: dict[str, Any] = {"user": user, "consultation": out, "errors": errors or {}, "saved": saved}
         if services.manages(user, row):
-            context.update(await self._form_context(session, user))
             context["form"] = form if form is not None else form_of_row(row)
+            context.update(await self._form_context(session, user, context["form"]))
+            context["grouped"] = grouped
             context["results"] = await services.results(session, user, row.id, min_cell=settings.map_min_cell)
             return Template("consultation.html", context=context, status_code=status_code)
         if form is None:

@@ -142,6 +142,7 @@ def _build_profile(cells: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
         {
             "open_to_matching": cells.get("open_to_matching"),
             "open_to_contact": cells.get("open_to_contact"),
+            "open_to_consultations": cells.get("open_to_consultations"),
             "visible_fields": cells.get("visible_fields"),
         }
     )
@@ -258,6 +259,7 @@ PROFILES = Kind(
         "hours_per_week": Column(integer),
         "open_to_matching": Column(boolean, help="yes/no (default yes)"),
         "open_to_contact": Column(boolean, help="yes/no (default no)"),
+        "open_to_consultations": Column(boolean, help="yes/no (default no): may be sent questionnaires"),
         "visible_fields": Column(a_list, help="parts organisations may see (default: all but name, origin)"),
     },
     _build_profile,

@@ -453,3 +453,53 @@ def test_a_return_story_is_told_agreed_reviewed_and_read(
     shot(page, "story")
     page.goto("/stories?q=echocardiography")
     assert page.get_by_role("link", name="Back home").count() == 1
+
+
+def test_a_consultation_is_written_opened_answered_and_read_in_totals(page: Any) -> None:
+    log_in(page, "ministry@demo.example")
+    page.wait_for_url("**/campaigns")
+    page.get_by_role("link", name="Consultations").click()
+    page.wait_for_url("**/consultations")
+    page.locator("summary").filter(has_text="New consultation").click()
+    page.get_by_label("Title").fill("Roads and schools")
+    page.get_by_label("Question 1", exact=True).fill("What should come first?")
+    page.locator("#q0_options").fill("Roads")  # one option: a form error next to the question
+    page.get_by_role("button", name="Save the draft").click()
+    page.locator("#q0-error").wait_for()
+    assert page.get_by_label("Question 1", exact=True).input_value() == "What should come first?"
+    page.locator("#q0_options").fill("Roads\nSchools\nClinics")
+    page.get_by_role("button", name="Save the draft").click()
+    page.wait_for_url("**/consultations/*")
+    page.locator("#consultation-audience").wait_for()
+    page.get_by_role("button", name="Open it and email the members").click()
+    page.wait_for_url("**/consultations/*")
+    assert page.locator("#consultation-status").inner_text() == "Open"
+    page.get_by_role("button", name="Log out").click()
+
+    # The first member agreed to be consulted: the platform's own consultation waits on their page.
+    log_in(page, "member1@demo.example")
+    page.goto("/me")
+    page.locator("#consultations").get_by_role("link", name="Answer").first.click()
+    page.wait_for_url("**/consultations/*")
+    page.get_by_role("button", name="Send my answers").click()  # the scale is required
+    page.locator("p.field-error").first.wait_for()
+    page.locator("fieldset#q1").get_by_label("4").check()
+    page.locator("fieldset#q2").get_by_label("Mentoring").check()
+    page.locator("fieldset#q3 textarea").fill("A list of schools for our children during a mission.")
+    page.get_by_role("button", name="Send my answers").click()
+    page.wait_for_url("**/consultations/*?saved=true")
+    assert page.locator("fieldset#q1").get_by_label("4").is_checked()
+    assert page.get_by_role("button", name="Change my answers").count() == 1
+    shot(page, "consultation")
+    page.get_by_role("button", name="Log out").click()
+
+    log_in(page, "admin@demo.example")
+    page.goto("/consultations")
+    page.get_by_role("link", name="How can this platform serve you better?").click()
+    page.locator("#consultation-results").wait_for()
+    # Every count shown is a group of at least five; the others read "fewer than 5".
+    shown = [int(t) for t in page.locator("table .bar span").all_inner_texts() if t.strip()]
+    assert shown
+    assert all(n >= 5 for n in shown)
+    assert "member1" not in page.content()
+    shot(page, "consultation-results")

@@ -302,3 +302,16 @@ def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+def test_a_registry_brings_its_members_consent_to_be_consulted(api: Api, tmp_path: Path) -> None:
+    rows = tmp_path / "profiles.csv"
+    rows.write_text(
+        "external_id;email;display_name;origin_country;open_to_consultations\n"
+        "c1;asked@example.org;Asked;AL;yes\n"
+        "c2;quiet@example.org;Quiet;AL;\n",
+        encoding="utf-8",
+    )
+    report = _import(api, "profiles", rows)
+    assert report.created == 2, report
+    assert count_rows(_db(api), "consents", "open_to_consultations") == 1

@@ -239,3 +239,18 @@ def test_a_photo_loses_its_metadata_and_asks_the_other_party_again(api: Api) -> 
     assert max(stored.size) == 1600
     assert not stored.getexif()  # no camera, no GPS position
     assert 'alt="The cath lab team"' in api.client.get(f"/stories/{story['id']}").text
+
+
+def test_the_demo_holds_a_finished_campaign_whose_people_told_their_stories(api: Api) -> None:
+    api.load_demo(profiles=80)
+    ministry = api.login("ministry@demo.example", "demo-password-2027")
+    campaigns = api.client.get("/api/campaigns", headers=ministry).json()["items"]
+    finished = [c for c in campaigns if c["status"] == "closed"]
+    assert len(finished) == 1
+    board = api.client.get(f"/api/campaigns/{finished[0]['id']}/dashboard", headers=ministry).json()
+    assert board["capacity"]["placements"] == 3
+    assert board["capacity"]["local_staff_trained"] > 0
+    stories = api.client.get("/api/stories").json()
+    assert stories["total"] == 2
+    assert {s["language"] for s in stories["items"]} == {"en", "sq"}
+    assert "U ktheva" in api.client.get("/stories").text

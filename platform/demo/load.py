@@ -8,6 +8,7 @@ shares one password, printed by the `diaspora demo` command; nothing here is a r
 from __future__ import annotations
 
 import random
+import uuid
 import zlib
 from datetime import date, timedelta
 
@@ -15,10 +16,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.matching.languages import identify
+from diaspora.matching.scripts import fold
 from diaspora.platform.core.security import hash_password
 from diaspora.platform.db.models import (
     Account,
     AvailabilityWindow,
+    Campaign,
+    CampaignMatch,
+    CampaignPost,
     Consent,
     Consultation,
     ConsultationResponse,
@@ -34,6 +39,8 @@ from diaspora.platform.db.models import (
     ProfileLanguage,
     ProfileSkill,
     Role,
+    Story,
+    StoryStatus,
     utcnow,
 )
 from diaspora.platform.demo.catalogue import (
@@ -249,6 +256,89 @@ def _consultations(
     return consultations, responses
 
 
+# What the demo's finished campaign left behind, and the stories its people told (English, Albanian).
+DEMO_STORIES = (
+    (
+        "{days} days at {organisation}",
+        "I came back for {days} days to work with the team at {organisation}. We trained {trained} "
+        "colleagues together, wrote down the procedures we agreed on, and we still talk every week. "
+        "I will be back next year, and two friends from abroad want to come too.",
+    ),
+    (
+        "U ktheva për {days} ditë",
+        "U ktheva për {days} ditë te {organisation}. Punuam me {trained} kolegë vendas, shkruam bashkë "
+        "procedurat e reja dhe ende flasim çdo javë. Do të kthehem vitin e ardhshëm me dy kolegë.",
+    ),
+)
+
+
+def _finished_campaign(
+    ministry: Organisation,
+    organiser: Account,
+    posts: list[Post],
+    organisations: dict[object, Organisation],
+    profiles: list[Profile],
+    today: date,
+) -> tuple[Campaign | None, list[CampaignMatch], list[Story]]:
+    """A campaign of last season, closed: people placed in posts (members no longer open to matching, so
+    today's campaigns do not meet them), what each placement left behind, and two published stories."""
+    placed_people = [p for p in profiles if p.consent is not None and not p.consent.open_to_matching][:3]
+    hosts = [p for p in posts if p.status == "open"][: len(placed_people)]
+    if not hosts:
+        return None, [], []
+    campaign = Campaign(
+        id=uuid.uuid4(),
+        organisation_id=ministry.id,
+        created_by_id=organiser.id,
+        name="Summer missions (finished)",
+        description="Last season's short missions.",
+        countries=sorted({p.country for p in hosts}),
+        start_date=today - timedelta(days=200),
+        end_date=today - timedelta(days=60),
+        status="closed",
+        posts=[CampaignPost(post_id=p.id) for p in hosts],
+    )
+    matches, stories = [], []
+    ago = utcnow() - timedelta(days=150)
+    for n, (post, profile) in enumerate(zip(hosts, placed_people, strict=False)):
+        trained = 4 + 3 * n
+        match = CampaignMatch(
+            campaign_id=campaign.id,
+            post_id=post.id,
+            profile_id=profile.id,
+            state="placed",
+            score=0.82 - 0.05 * n,
+            components={"semantic": 0.8, "skills": 0.9, "availability": 1.0, "languages": 1.0},
+            explanation={"semantic_similarity": 0.8},
+            invited_at=ago,
+            answered_at=ago + timedelta(days=2),
+            local_staff_trained=trained,
+            transferred="Procedures written down with the team; weekly calls since.",
+            outcome_recorded_at=ago + timedelta(days=40),
+        )
+        matches.append(match)
+        if n >= len(DEMO_STORIES):
+            continue
+        title, body = DEMO_STORIES[n]
+        words = {"days": post.duration_days or 14, "organisation": organisations[post.organisation_id].name}
+        title, body = title.format(**words), body.format(trained=trained, **words)
+        stories.append(
+            Story(
+                match=match,
+                author_id=profile.account_id,
+                title=title,
+                body=body,
+                language=identify(f"{title}\n{body}"),
+                search_text=fold(f"{title}\n{body}"),
+                member_consent_at=ago + timedelta(days=45),
+                host_consent_at=ago + timedelta(days=46),
+                status=StoryStatus.PUBLISHED.value,
+                published_at=ago + timedelta(days=47 + n),
+            )
+        )
+    return campaign, matches, stories
+
+
 def _pick(choices: tuple[str, ...], key: str) -> str:
     return choices[zlib.crc32(key.encode()) % len(choices)]
 
@@ -305,6 +395,8 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
             "pledges": 0,
             "consultations": 0,
             "consultation_answers": 0,
+            "placements": 0,
+            "stories": 0,
         }
     rng = random.Random(seed)
     writing = random.Random(seed + 1)  # who writes in which language: its own stream, so the rest stays put
@@ -339,6 +431,7 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
     session.add(ministry_account)
 
     posts = 0
+    created_posts: list[Post] = []
     organisations: list[Organisation] = []
     for index, (name, kind, country, municipality, sector) in enumerate(ORGANISATIONS):
         organisation = Organisation(
@@ -401,6 +494,7 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
             ]
             post.text_language = identify("\n".join([post.title, post.description, *required, *nice]))
             session.add(post)
+            created_posts.append(post)
             posts += 1
 
     opportunities = _opportunities(rng, organisations, count=60)
@@ -484,6 +578,16 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
         consulted, {"ministry": (ministry, ministry_account), "admin": (None, admin)}, created, today
     )
     session.add_all([*consultations, *answered])
+    campaign, placed, stories = _finished_campaign(
+        ministry,
+        ministry_account,
+        created_posts,
+        {o.id: o for o in organisations},
+        created,
+        today,
+    )
+    if campaign is not None:
+        session.add_all([campaign, *placed, *stories])
     await session.flush()
     return {
         "accounts": profiles + len(ORGANISATIONS) + 2,
@@ -494,4 +598,6 @@ async def load_demo_data(session: AsyncSession, *, profiles: int = 300, seed: in
         "pledges": len(pledged),
         "consultations": len(consultations),
         "consultation_answers": len(answered),
+        "placements": len(placed),
+        "stories": len(stories),
     }

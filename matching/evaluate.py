@@ -1,7 +1,11 @@
 """Evaluation harness: ranking quality of the matcher against a TF-IDF baseline, in both directions.
 
     python -m diaspora.matching.evaluate --profiles P.jsonl --posts Q.jsonl --qrels R.tsv \
-        [--model M] [--out metrics.json]
+        [--model M] [--no-occupations] [--hold-out-labels profiles|posts] [--out metrics.json]
+
+Systems, all in one run: `matcher` (the product's: semantic similarity fused with occupation links, and the
+other components where the data has them), `semantic` (the same matcher without occupation links: the
+encoder's channel alone) and `tfidf` (a lexical baseline).
 
 P.jsonl: {"id", "headline", "summary"?, "skills"?: [str], "languages"?: [str]} per line.
 Q.jsonl: {"id", "title", "description"?, "required_skills"?: [str], "languages"?: [str]} per line.
@@ -27,6 +31,7 @@ from diaspora.matching.documents import PostDocument, ProfileDocument, Skill
 from diaspora.matching.encoder import BLENDED_MODEL, Encoder, get_encoder
 from diaspora.matching.index import Dtype, PostIndex, ProfileIndex
 from diaspora.matching.metrics import METRICS, evaluate_rankings
+from diaspora.matching.occupations import OccupationLinker, packaged_linker
 from diaspora.matching.ranker import Ranker
 from diaspora.matching.texts import post_text, profile_text
 
@@ -157,9 +162,15 @@ Rankings = dict[str, list[str]]
 
 
 def rank_with_matcher(
-    data: LabelledSet, encoder: Encoder, *, dtype: Dtype = "float16", progress: bool = False
+    data: LabelledSet,
+    encoder: Encoder,
+    *,
+    dtype: Dtype = "float16",
+    progress: bool = False,
+    linker: OccupationLinker | None = None,
 ) -> tuple[Rankings, Rankings]:
-    """Both directions' rankings (top DEPTH ids) by the product's matcher, filters off, full scoring."""
+    """Both directions' rankings (top DEPTH ids) by the product's matcher, filters off, full scoring;
+    without a `linker`, titles are not linked to occupations."""
     profile_vectors = encoder.encode([profile_text(p) for p in data.profiles], show_progress=progress)
     post_vectors = encoder.encode([post_text(p) for p in data.posts], show_progress=progress)
     profile_index, post_index = (
@@ -172,7 +183,7 @@ def rank_with_matcher(
         post_index.upsert(post, vector)
     profiles_by_id = {p.id: p for p in data.profiles}
     posts_by_id = {p.id: p for p in data.posts}
-    ranker = Ranker(encoder, rerank_depth=max(DEPTH, 200))
+    ranker = Ranker(encoder, rerank_depth=max(DEPTH, 200), linker=linker)
     inverted = invert(data.qrels)
 
     posts_to_profiles: Rankings = {}
@@ -240,14 +251,33 @@ def _timed(run: Callable[[], tuple[Rankings, Rankings]], data: LabelledSet) -> d
     }
 
 
+def occupation_linker(data: LabelledSet, hold_out: str | None = None) -> OccupationLinker:
+    """The packaged linker, or, with `hold_out` ("profiles" or "posts"), one that does not know the labels
+    those records are titled with: for sets built from the taxonomy itself (`bench/make_esco_set.py`),
+    whose profiles are titled with the taxonomy's own labels, so that linking is measured on names it has
+    not seen rather than looked up."""
+    if hold_out is None:
+        return packaged_linker()
+    titles = [p.headline for p in data.profiles] if hold_out == "profiles" else [p.title for p in data.posts]
+    return OccupationLinker(without_labels=titles)
+
+
 def evaluate(
-    data: LabelledSet, *, model: str = BLENDED_MODEL, dtype: Dtype = "float16", progress: bool = False
+    data: LabelledSet,
+    *,
+    model: str = BLENDED_MODEL,
+    dtype: Dtype = "float16",
+    progress: bool = False,
+    occupations: bool = True,
+    hold_out_labels: str | None = None,
 ) -> dict[str, Any]:
-    """Metrics of the matcher and of the TF-IDF baseline on one labelled set, computed in the same run."""
+    """Metrics of the matcher, of its semantic channel alone and of the TF-IDF baseline on one labelled
+    set, computed in the same run."""
     encoder = get_encoder(model)
     started = time.perf_counter()
     dimension = encoder.dimension  # load the model outside the timed runs: it is paid once per process
     load_time = round(time.perf_counter() - started, 3)
+    linker = occupation_linker(data, hold_out_labels) if occupations else None
     return {
         "model": model,
         "dtype": dtype,
@@ -256,7 +286,16 @@ def evaluate(
         "profiles": len(data.profiles),
         "posts": len(data.posts),
         "judgements": sum(len(v) for v in data.qrels.values()),
-        "matcher": _timed(lambda: rank_with_matcher(data, encoder, dtype=dtype, progress=progress), data),
+        "occupation_links": None
+        if linker is None
+        else {
+            "labels": linker.label_count,
+            "held_out": hold_out_labels,
+        },
+        "matcher": _timed(
+            lambda: rank_with_matcher(data, encoder, dtype=dtype, progress=progress, linker=linker), data
+        ),
+        "semantic": _timed(lambda: rank_with_matcher(data, encoder, dtype=dtype), data),
         "tfidf": _timed(lambda: rank_with_tfidf(data), data),
     }
 
@@ -270,7 +309,7 @@ def format_table(report: Mapping[str, Any]) -> str:
         + " ".join(f"{m:>10}" for m in METRICS)
         + f" {'queries':>8} {'time s':>8}",
     ]
-    for system in ("matcher", "tfidf"):
+    for system in ("matcher", "semantic", "tfidf"):
         for direction in ("posts_to_profiles", "profiles_to_posts"):
             row = report[system][direction]
             lines.append(
@@ -297,6 +336,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "or a sentence-transformers model name or path",
     )
     parser.add_argument("--dtype", choices=("float16", "float32"), default="float16", help="index storage")
+    parser.add_argument(
+        "--no-occupations", action="store_true", help="do not link titles to taxonomy occupations"
+    )
+    parser.add_argument(
+        "--hold-out-labels",
+        choices=("profiles", "posts"),
+        help="leave the labels these records are titled with out of the taxonomy (for sets built from it)",
+    )
     parser.add_argument("--out", type=Path, help="also write the metrics as JSON here")
     args = parser.parse_args(argv)
     try:
@@ -304,7 +351,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, EvaluationInputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = evaluate(data, model=args.model, dtype=args.dtype, progress=sys.stderr.isatty())
+    report = evaluate(
+        data,
+        model=args.model,
+        dtype=args.dtype,
+        progress=sys.stderr.isatty(),
+        occupations=not args.no_occupations,
+        hold_out_labels=args.hold_out_labels,
+    )
     print(format_table(report))
     if args.out:
         args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -1,9 +1,10 @@
 """Ranking in both directions: profiles for a post, and posts for a profile.
 
 Two stages: the index finds the `rerank_depth` semantically closest candidates that pass the hard filters
-(one matrix-vector product and a top-k); those are then scored in full (skills, availability, languages)
-and the best `k` returned with explanations. The stages are separate methods so that a caller can fetch
-the candidates' documents from wherever they live (a database, a file) in between.
+(one matrix-vector product and a top-k); those are then scored in full (the occupations their titles are
+linked to, skills, availability, languages) and the best `k` returned with explanations. The stages are
+separate methods so that a caller can fetch the candidates' documents from wherever they live (a database,
+a file) in between.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from diaspora.matching.calibration import UNCALIBRATED, calibration_for
 from diaspora.matching.documents import PostDocument, ProfileDocument
 from diaspora.matching.encoder import Encoder
 from diaspora.matching.index import PostIndex, ProfileIndex, VectorIndex
+from diaspora.matching.occupations import OccupationFit, OccupationLinker, occupation_fit
 from diaspora.matching.scoring import Match, ScoringWeights, score_pair
 
 Candidates = list[tuple[str, float]]
@@ -28,6 +30,8 @@ class Ranker:
     encoder: Encoder
     weights: ScoringWeights = field(default_factory=ScoringWeights)
     rerank_depth: int = 200
+    # Links titles to taxonomy occupations for the "occupation" component; None leaves it out.
+    linker: OccupationLinker | None = None
 
     def __post_init__(self) -> None:
         # Weights that name no calibration read similarities as this ranker's encoder spreads them.
@@ -45,10 +49,11 @@ class Ranker:
         self, post: PostDocument, candidates: Candidates, profiles: Mapping[str, ProfileDocument], k: int
     ) -> list[Match]:
         """Stage two for a post: full scores of the candidates (ids absent from `profiles` are skipped)."""
+        kept = [(profiles[i], s) for i, s in candidates if i in profiles]
+        fits = self._occupation_fits(post.title, [p.headline for p, _ in kept])
         matches = [
-            score_pair(profiles[i], post, s, self.encoder.encode_cached, self.weights)
-            for i, s in candidates
-            if i in profiles
+            score_pair(profile, post, s, self.encoder.encode_cached, self.weights, fit)
+            for (profile, s), fit in zip(kept, fits, strict=True)
         ]
         return _best(matches, k)
 
@@ -56,15 +61,26 @@ class Ranker:
         self, profile: ProfileDocument, candidates: Candidates, posts: Mapping[str, PostDocument], k: int
     ) -> list[Match]:
         """Stage two for a profile: full scores of candidate posts; each match's id is the post's."""
+        kept = [(posts[i], s) for i, s in candidates if i in posts]
+        fits = self._occupation_fits(profile.headline, [p.title for p, _ in kept], post_first=False)
         matches = []
-        for post_id, similarity in candidates:
-            if post_id in posts:
-                match = score_pair(
-                    profile, posts[post_id], similarity, self.encoder.encode_cached, self.weights
-                )
-                match.id = post_id
-                matches.append(match)
+        for (post, similarity), fit in zip(kept, fits, strict=True):
+            match = score_pair(profile, post, similarity, self.encoder.encode_cached, self.weights, fit)
+            match.id = post.id
+            matches.append(match)
         return _best(matches, k)
+
+    def _occupation_fits(
+        self, title: str, others: Sequence[str], *, post_first: bool = True
+    ) -> list[OccupationFit | None]:
+        """How one text's occupation links agree with each other text's (the post's links first, so an
+        explanation names the post's occupation); all None without a linker or a weight for them."""
+        if self.linker is None or self.weights.occupation <= 0:
+            return [None] * len(others)
+        mine, *theirs = self.linker.link_many([title, *others])
+        if post_first:
+            return [occupation_fit(mine, links) for links in theirs]
+        return [occupation_fit(links, mine) for links in theirs]
 
     def rank_profiles_for_post(
         self,

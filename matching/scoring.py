@@ -11,10 +11,11 @@ import numpy.typing as npt
 
 from diaspora.matching.calibration import UNCALIBRATED, Calibration
 from diaspora.matching.documents import PostDocument, ProfileDocument, Skill
+from diaspora.matching.occupations import OccupationFit
 from diaspora.matching.scripts import fold
 
 EncodeTexts = Callable[[Sequence[str]], npt.NDArray[np.float32]]
-COMPONENTS = ("semantic", "skills", "availability", "languages")
+COMPONENTS = ("semantic", "occupation", "skills", "availability", "languages")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,7 @@ class ScoringWeights:
     overrides the calibration's least similarity for a profile skill to cover a required one."""
 
     semantic: float = 0.55
+    occupation: float = 0.30
     skills: float = 0.30
     availability: float = 0.10
     languages: float = 0.05
@@ -34,7 +36,7 @@ class ScoringWeights:
     calibration: Calibration = UNCALIBRATED
 
     def __post_init__(self) -> None:
-        weights = (self.semantic, self.skills, self.availability, self.languages)
+        weights = (self.semantic, self.occupation, self.skills, self.availability, self.languages)
         if any(w < 0 for w in weights) or sum(weights) <= 0:
             raise ValueError("weights must be non-negative and not all zero")
         if self.skill_threshold is not None and not -1.0 <= self.skill_threshold <= 1.0:
@@ -57,11 +59,25 @@ class SkillMatch:
     via: str  # "taxonomy", "exact" or "embedding"
 
 
+@dataclass(frozen=True, slots=True)
+class OccupationMatch:
+    """The occupation both texts were linked to (`via` "occupation"), or the ISCO unit group they share
+    ("family", naming the first text's occupation), or none ("none", value 0)."""
+
+    uri: str
+    label: str
+    isco: str
+    confidence: float
+    via: str
+    value: float
+
+
 @dataclass(slots=True)
 class Explanation:
     """Why a profile and a post match, in terms a person can check."""
 
     semantic_similarity: float
+    occupation: OccupationMatch | None = None
     skill_coverage: float | None = None
     covered_skills: list[SkillMatch] = field(default_factory=list)
     missing_skills: list[str] = field(default_factory=list)
@@ -144,10 +160,21 @@ def score_pair(
     semantic: float,
     encode: EncodeTexts,
     weights: ScoringWeights,
+    occupation: OccupationFit | None = None,
 ) -> Match:
-    """The combined score and explanation of one profile for one post (the id is the profile's)."""
+    """The combined score and explanation of one profile for one post (the id is the profile's).
+
+    `occupation`: how the post's title and the profile's headline agree on their occupation links
+    (`occupations.occupation_fit`); None when either is unlinked, and the component is then left out."""
     explanation = Explanation(semantic_similarity=round(semantic, 4))
     values = {"semantic": weights.calibration.fit(semantic)}  # the components that apply to this pair
+
+    if occupation is not None:
+        link = occupation.occupation
+        explanation.occupation = OccupationMatch(
+            link.uri, link.label, link.isco, link.confidence, occupation.via, round(occupation.value, 4)
+        )
+        values["occupation"] = occupation.value
 
     if post.required_skills:
         covered, missing, coverage = match_skills(

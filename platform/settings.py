@@ -145,6 +145,7 @@ class Settings(BaseSettings):
     )
     match_rerank_depth: int = Field(default=200, ge=10, le=5000, description="Candidates scored in full.")
     match_weight_semantic: float = Field(default=0.55, ge=0)
+    match_weight_occupation: float = Field(default=0.30, ge=0)
     match_weight_skills: float = Field(default=0.30, ge=0)
     match_weight_availability: float = Field(default=0.10, ge=0)
     match_weight_languages: float = Field(default=0.05, ge=0)

@@ -60,6 +60,7 @@ def test_post_matches_are_ranked_filtered_explained_and_consent_aware(api: Api) 
     )
     _, welder = _member(api, "Welder in a shipyard", ["tig welding"])
     _, discreet = _member(api, "Cardiologist", ["echocardiography"], visible_fields=["headline"])
+    _, faceless = _member(api, "Cardiologist", ["echocardiography"], visible_fields=["skills"])
     _, closed = _member(api, "Cardiologist", ["echocardiography"], open_to_matching=False)
     _, no_albanian = _member(api, "Cardiologist", ["echocardiography"], languages=("de",))
     _, june_only = _member(
@@ -90,6 +91,10 @@ def test_post_matches_are_ranked_filtered_explained_and_consent_aware(api: Api) 
     assert explanation["missing_skills"] == []
     assert explanation["availability_overlap_days"] == 14
     assert explanation["languages_matched"] == ["sq"]
+    # Post title and headline are both linked to ESCO's occupation, and the explanation names it.
+    assert explanation["occupation"]["via"] == "occupation"
+    assert explanation["occupation"]["uri"].startswith("http://data.europa.eu/esco/occupation/")
+    assert explanation["components"]["occupation"] > 0.5
     assert "contact" not in best["profile"]
     assert best["score"] > next(i["score"] for i in body["items"] if i["profile"]["id"] == welder)
 
@@ -99,7 +104,12 @@ def test_post_matches_are_ranked_filtered_explained_and_consent_aware(api: Api) 
     assert "covered_skills" not in hidden["explanation"]
     assert "languages_matched" not in hidden["explanation"]
     assert "availability_overlap_days" not in hidden["explanation"]
-    assert set(hidden["explanation"]["components"]) == {"semantic"}
+    assert set(hidden["explanation"]["components"]) == {"semantic", "occupation"}  # the headline is shown
+    # The occupation is read from the headline: a member who hides it hides the link too.
+    headless = next(i for i in body["items"] if i["profile"]["id"] == faceless)
+    assert "occupation" not in headless["explanation"]
+    assert "occupation" not in headless["explanation"]["components"]
+    assert "covered_skills" in headless["explanation"]
 
 
 def test_who_may_see_a_posts_candidates(api: Api) -> None:

@@ -53,9 +53,13 @@ def filtered_explanation(explanation: dict[str, Any], shown: set[str]) -> dict[s
         keep.add("availability_overlap_days")
     if "languages" in shown:
         keep |= {"languages_matched", "languages_missing"}
+    if "headline" in shown:
+        keep.add("occupation")  # read from the headline
     out = {k: v for k, v in explanation.items() if k in keep}
     out["components"] = {
-        k: v for k, v in explanation.get("components", {}).items() if k == "semantic" or k in shown
+        k: v
+        for k, v in explanation.get("components", {}).items()
+        if k == "semantic" or k in shown or (k == "occupation" and "headline" in shown)
     }
     return out
 

@@ -681,6 +681,7 @@ class ScoringWeightsOverride(Base):
     skills: Mapped[float] = mapped_column(Float)
     availability: Mapped[float] = mapped_column(Float)
     languages: Mapped[float] = mapped_column(Float)
+    occupation: Mapped[float] = mapped_column(Float, default=0.0)
     source: Mapped[str] = mapped_column(String(200), default="")
     applied_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     applied_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)

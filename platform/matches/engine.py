@@ -34,6 +34,7 @@ from diaspora.matching.calibration import calibration_for
 from diaspora.matching.documents import PostDocument, ProfileDocument, Window
 from diaspora.matching.encoder import Encoder, get_encoder
 from diaspora.matching.index import PostIndex, ProfileIndex, SnapshotError
+from diaspora.matching.occupations import packaged_linker
 from diaspora.matching.ranker import Ranker
 from diaspora.matching.scoring import ScoringWeights
 from diaspora.matching.texts import post_text, profile_text
@@ -98,6 +99,7 @@ class SyncReport:
 def scoring_weights(settings: Settings) -> ScoringWeights:
     return ScoringWeights(
         semantic=settings.match_weight_semantic,
+        occupation=settings.match_weight_occupation,
         skills=settings.match_weight_skills,
         availability=settings.match_weight_availability,
         languages=settings.match_weight_languages,
@@ -119,7 +121,12 @@ class MatchingEngine:
         self.sessions = sessions
         self.encoder = encoder or get_encoder(settings.embedding_model)
         self.store = EmbeddingStore(self.encoder)
-        self.ranker = Ranker(self.encoder, scoring_weights(settings), settings.match_rerank_depth)
+        self.ranker = Ranker(
+            self.encoder,
+            scoring_weights(settings),
+            settings.match_rerank_depth,
+            linker=packaged_linker() if settings.match_weight_occupation > 0 else None,
+        )
         self.profiles: ProfileIndex | None = None
         self.posts: PostIndex | None = None
         self.bulk_load = bulk_load  # False forces the regular path (the cold-start benchmark's baseline)
@@ -161,6 +168,7 @@ class MatchingEngine:
             return
         self.ranker.weights = ScoringWeights(
             semantic=row.semantic,
+            occupation=row.occupation,
             skills=row.skills,
             availability=row.availability,
             languages=row.languages,

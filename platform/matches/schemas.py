@@ -13,11 +13,24 @@ class SkillMatchOut(msgspec.Struct):
     via: str
 
 
+class OccupationMatchOut(msgspec.Struct):
+    """The ESCO occupation the post's title and the profile's headline were both linked to ("occupation"),
+    or whose ISCO unit group they share ("family"), or the post's when they disagree ("none")."""
+
+    uri: str
+    label: str
+    isco: str
+    confidence: float
+    via: str
+    value: float
+
+
 class ExplanationOut(msgspec.Struct, omit_defaults=True):
     """Why this match: parts the member hides from organisations are left out of what organisations see."""
 
     semantic_similarity: float
     components: dict[str, float]
+    occupation: OccupationMatchOut | None = None
     skill_coverage: float | None = None
     covered_skills: list[SkillMatchOut] | None = None
     missing_skills: list[str] | None = None

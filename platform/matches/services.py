@@ -17,6 +17,7 @@ from diaspora.platform.matches.documents import post_document, profile_document
 from diaspora.platform.matches.engine import POST_LOAD, PROFILE_LOAD, MatchingEngine
 from diaspora.platform.matches.schemas import (
     ExplanationOut,
+    OccupationMatchOut,
     PostMatchList,
     PostMatchOut,
     ProfileMatchList,
@@ -31,17 +32,25 @@ from diaspora.platform.profiles.services import (
     profile_view,
 )
 
-_ALL_PARTS = frozenset({"skills", "availability", "languages"})
+_ALL_PARTS = frozenset({"headline", "skills", "availability", "languages"})
 
 
 def explanation_out(
     explanation: Explanation, shown: frozenset[str] | set[str] = _ALL_PARTS
 ) -> ExplanationOut:
     """The explanation as the viewer may see it: `shown` lists the profile parts the member shows."""
+    # The occupation link is read from the headline: shown only with it.
     out = ExplanationOut(
         semantic_similarity=explanation.semantic_similarity,
-        components={k: v for k, v in explanation.components.items() if k == "semantic" or k in shown},
+        components={
+            k: v
+            for k, v in explanation.components.items()
+            if k == "semantic" or k in shown or (k == "occupation" and "headline" in shown)
+        },
     )
+    if explanation.occupation is not None and "headline" in shown:
+        o = explanation.occupation
+        out.occupation = OccupationMatchOut(o.uri, o.label, o.isco, o.confidence, o.via, o.value)
     if "skills" in shown and explanation.skill_coverage is not None:
         out.skill_coverage = explanation.skill_coverage
         out.covered_skills = [

@@ -12,6 +12,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from diaspora.matching.scoring import COMPONENTS, ScoringWeights
 from diaspora.platform.core import audit
 from diaspora.platform.core.guards import provide_actor, requires_admin
 from diaspora.platform.core.policy import Actor
@@ -28,11 +29,12 @@ class WeightsIn(Input, kw_only=True):
     skills: Weight
     availability: Weight
     languages: Weight
+    occupation: Weight | None = None  # None: the configured weight of occupation links
     source: Annotated[str, msgspec.Meta(max_length=200)] = ""
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.semantic + self.skills + self.availability + self.languages <= 0:
+        if self.semantic + self.skills + self.availability + self.languages + (self.occupation or 0) <= 0:
             raise ValueError("at least one weight must be above zero")
 
 
@@ -43,25 +45,18 @@ class WeightsOut(msgspec.Struct):
     source: str | None
 
 
-def _as_dict(semantic: float, skills: float, availability: float, languages: float) -> dict[str, float]:
-    total = semantic + skills + availability + languages
-    return {
-        "semantic": round(semantic / total, 4),
-        "skills": round(skills / total, 4),
-        "availability": round(availability / total, 4),
-        "languages": round(languages / total, 4),
-    }
+def _as_dict(weights: ScoringWeightsOverride | ScoringWeights) -> dict[str, float]:
+    values = {name: float(getattr(weights, name)) for name in COMPONENTS}
+    total = sum(values.values())
+    return {name: round(value / total, 4) for name, value in values.items()}
 
 
 async def _state(session: AsyncSession, engine: MatchingEngine) -> WeightsOut:
     configured = scoring_weights(engine.settings)
     row = await session.get(ScoringWeightsOverride, 1)
-    live = row or configured
     return WeightsOut(
-        live=_as_dict(live.semantic, live.skills, live.availability, live.languages),
-        configured=_as_dict(
-            configured.semantic, configured.skills, configured.availability, configured.languages
-        ),
+        live=_as_dict(row or configured),
+        configured=_as_dict(configured),
         applied=row is not None,
         source=row.source if row is not None else None,
     )
@@ -93,6 +88,9 @@ class ScoringWeightsController(Controller):
             "skills": data.skills,
             "availability": data.availability,
             "languages": data.languages,
+            "occupation": scoring_weights(matching.settings).occupation
+            if data.occupation is None
+            else data.occupation,
             "source": data.source,
             "applied_by_id": user.id,
             "applied_at": utcnow(),

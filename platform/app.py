@@ -96,7 +96,6 @@ async def _before_request(request: Request[Any, Any, Any]) -> None:
     await hygiene.reject_undecodable_json(request)
 
 
-@get("/health", tags=["operations"], summary="Liveness and database reachability")
 async def health(db_session: NamedDependency[AsyncSession]) -> dict[str, str]:
     await db_session.execute(text("SELECT 1"))
     return {"status": "ok"}
@@ -188,7 +187,9 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
     templates = settings.templates_dir or TEMPLATES_DIR
     app = Litestar(
         route_handlers=[
-            health,
+            # A handler per app: Litestar keeps the app on a registered handler, so a module-level one would
+            # hold the last app (its engine and pooled connection) alive after it shut down.
+            get("/health", tags=["operations"], summary="Liveness and database reachability")(health),
             AuthController,
             MeController,
             ProfileController,

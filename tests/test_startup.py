@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from typing import Any
 
 import pytest
@@ -34,3 +35,15 @@ def test_without_warm_up_nothing_is_frozen(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         assert client.get("/health").status_code == 200
     assert gc.get_freeze_count() == 0
+
+
+def test_an_app_that_has_shut_down_is_let_go_with_its_database_connections(settings: Settings) -> None:
+    app = create_app(settings)
+    with TestClient(app) as client:
+        assert client.get("/health").status_code == 200
+    matching = weakref.ref(app.state["matching"])
+    engine = weakref.ref(app.state["matching"].sessions.kw["bind"])
+    del app, client
+    gc.collect()
+    assert matching() is None
+    assert engine() is None

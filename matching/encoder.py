@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -45,6 +47,35 @@ def resolve_model(name: str) -> str:
     return name
 
 
+def configured_dimension(path: str) -> int | None:
+    """The vectors' length as a saved sentence-transformers model's configuration states it, without
+    loading its weights; None when the configuration does not say it plainly (a module of a kind not
+    known here, a remote name, an unreadable file): the caller then loads the model and asks it."""
+    folder = Path(path)
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        dimension: int | None = None
+        for module in modules:
+            kind = str(module["type"]).rsplit(".", 1)[-1]
+            if kind in ("Transformer", "Normalize"):
+                continue  # the first's width is the pooling's input; the second keeps the length
+            config = json.loads((folder / module["path"] / "config.json").read_text(encoding="utf-8"))
+            if kind == "Dense":
+                dimension = int(config["out_features"])
+            elif kind == "Pooling" and "pooling_mode" in config:  # sentence-transformers 5
+                modes = config["pooling_mode"]
+                width = int(config["embedding_dimension"])
+                dimension = width * (len(modes) if isinstance(modes, list) else 1)
+            elif kind == "Pooling":
+                modes = sum(bool(v) for k, v in config.items() if k.startswith("pooling_mode_"))
+                dimension = int(config["word_embedding_dimension"]) * modes
+            else:
+                return None
+        return dimension or None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 class Encoder:
     """Turns texts into unit-length vectors. Thread-safe; the model loads on first use."""
 
@@ -60,6 +91,7 @@ class Encoder:
         self.device = device
         self.batch_size = batch_size
         self._model: SentenceTransformer | None = None
+        self._dimension: int | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
         self._cache_size = cache_size
@@ -87,11 +119,18 @@ class Encoder:
 
     @property
     def dimension(self) -> int:
-        model: Any = self.model
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        dim = getter()
-        assert dim is not None
-        return int(dim)
+        """The vectors' length: from the saved configuration while the model is not loaded (a process
+        that only opens its indexes need not load the weights), else from the model."""
+        if self._dimension is None:
+            if self._model is None:
+                self._dimension = configured_dimension(resolve_model(self.model_name))
+            if self._dimension is None:
+                model: Any = self.model
+                getter = getattr(model, "get_embedding_dimension", None)
+                dim = (getter or model.get_sentence_embedding_dimension)()
+                assert dim is not None
+                self._dimension = int(dim)
+        return self._dimension
 
     def encode(
         self,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from diaspora.matching.documents import PostDocument, ProfileDocument, Skill, Window
-from diaspora.matching.encoder import get_encoder
+from diaspora.matching.encoder import MULTILINGUAL_MODEL, PACKAGED_MODEL, Encoder, get_encoder
 from diaspora.matching.evaluate import main as evaluate_main
 from diaspora.matching.index import ProfileIndex
 from diaspora.matching.ranker import Ranker
@@ -172,3 +172,11 @@ def test_evaluate_rejects_malformed_jsonl(tmp_path: Path, capsys: pytest.Capture
     )
     assert code == 2
     assert "p.jsonl:2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", [PACKAGED_MODEL, MULTILINGUAL_MODEL])
+def test_the_configured_dimension_is_the_loaded_models(name: str) -> None:
+    encoder = Encoder(name)
+    from_configuration = encoder.dimension
+    assert encoder._model is None  # known without loading the weights
+    assert from_configuration == encoder.model.get_embedding_dimension()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from diaspora.matching.documents import PostDocument, ProfileDocument, Skill, Window
+from diaspora.matching.encoder import configured_dimension
 from diaspora.matching.index import PostIndex, ProfileIndex
 from diaspora.matching.metrics import (
     average_precision,
@@ -242,3 +245,38 @@ def test_weights_are_validated() -> None:
         ScoringWeights(semantic=-1)
     with pytest.raises(ValueError, match="cosine"):
         ScoringWeights(skill_threshold=2)
+
+
+def _saved_model(folder: Path, modules: list[tuple[str, str, dict[str, object] | None]]) -> str:
+    listing = []
+    for number, (kind, path, config) in enumerate(modules):
+        listing.append({"idx": number, "name": str(number), "path": path, "type": kind})
+        if config is not None:
+            (folder / path).mkdir(parents=True, exist_ok=True)
+            (folder / path / "config.json").write_text(json.dumps(config))
+    (folder / "modules.json").write_text(json.dumps(listing))
+    return str(folder)
+
+
+def test_a_saved_models_dimension_is_read_from_its_configuration(tmp_path: Path) -> None:
+    transformer = ("sentence_transformers.models.Transformer", "", None)
+    old_pooling = (
+        "sentence_transformers.models.Pooling",
+        "1_Pooling",
+        {"word_embedding_dimension": 384, "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": True},
+    )
+    new_pooling = (
+        "sentence_transformers.sentence_transformer.modules.pooling.Pooling",
+        "1_Pooling",
+        {"embedding_dimension": 384, "pooling_mode": "mean"},
+    )
+    dense = ("sentence_transformers.models.Dense", "2_Dense", {"in_features": 768, "out_features": 256})
+    normalize = ("sentence_transformers.models.Normalize", "3_Normalize", None)
+    assert configured_dimension(_saved_model(tmp_path / "a", [transformer, old_pooling, normalize])) == 768
+    assert configured_dimension(_saved_model(tmp_path / "b", [transformer, new_pooling, normalize])) == 384
+    assert configured_dimension(_saved_model(tmp_path / "c", [transformer, old_pooling, dense])) == 256
+    # What cannot be read plainly is left to the loaded model.
+    unknown = ("my_package.Projection", "2_Projection", {"size": 3})
+    assert configured_dimension(_saved_model(tmp_path / "d", [transformer, new_pooling, unknown])) is None
+    assert configured_dimension(str(tmp_path / "nowhere")) is None
+    assert configured_dimension("sentence-transformers/all-MiniLM-L6-v2") is None

@@ -10,6 +10,8 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
+
 from diaspora.platform.consultations.services import without_names
 from tests.conftest import Api, count_rows
 from tests.test_pages import _csrf, _login_page
@@ -250,6 +252,7 @@ def test_free_text_loses_its_writers_name_and_contact_details() -> None:
     assert without_names("Build a bridge", "Ana Hoxha") == "Build a bridge"
 
 
+@pytest.mark.slow  # the member page ranks recommendations with the default encoder
 def test_members_answer_on_their_page_and_organisers_read_results_on_theirs(api: Api) -> None:
     ministry, _ = api.ministry(country="AL")
     _headers, email = member(api, "paged", residence_country="DE")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import xml.etree.ElementTree as ET  # our own feed, parsed to check it
 
+import pytest
+
 from diaspora.platform.db.models import MatchState
 from tests.conftest import Api
 from tests.test_pages import _csrf, _login_page
@@ -241,6 +243,7 @@ def test_a_photo_loses_its_metadata_and_asks_the_other_party_again(api: Api) -> 
     assert 'alt="The cath lab team"' in api.client.get(f"/stories/{story['id']}").text
 
 
+@pytest.mark.slow  # the demo's finished campaign ranks its members with the default encoder
 def test_the_demo_holds_a_finished_campaign_whose_people_told_their_stories(api: Api) -> None:
     api.load_demo(profiles=80)
     ministry = api.login("ministry@demo.example", "demo-password-2027")

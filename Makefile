@@ -24,8 +24,9 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 # The quick loop while changing code: lint, then the suite without browser and slow tests, on two workers.
+# The fuzz module is left out whole: all of it is slow, and merely collecting it generates its cases.
 check: lint
-	$(PY) -m pytest -q -n 2 -m "not slow and not browser"
+	$(PY) -m pytest -q -n 2 -m "not slow and not browser" --ignore=tests/test_api_fuzz.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

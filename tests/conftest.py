@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import mailbox
 import os
 import re
@@ -108,7 +109,12 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient[Any]]:
+def client(request: pytest.FixtureRequest, settings: Settings) -> Iterator[TestClient[Any]]:
+    """A new app for the test, or, for a test marked `shared_app`, the module's one app (`shared_client`):
+    building an app costs more than most tests, and a probe that is refused changes nothing in it."""
+    if request.node.get_closest_marker("shared_app"):
+        yield request.getfixturevalue("shared_client")
+        return
     app = create_app(settings)
     with TestClient(app, base_url="http://testserver.local") as test_client:
         yield test_client
@@ -134,6 +140,16 @@ def shared_client(module_client: TestClient[Any]) -> Iterator[TestClient[Any]]:
 @pytest.fixture
 def api(client: TestClient[Any]) -> Api:
     return Api(client)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before a test, collect what earlier tests left and freeze what is still alive, as a web process
+    does once after start-up (`app.freeze_heap`): the models, modules and tables a test process loads
+    would otherwise be walked by every full collection, a third of the suite's time. (Before a test, not
+    after: by then pytest has let go of the last test's app, which freezing would keep for good.)"""
+    gc.collect()
+    gc.freeze()
 
 
 SEARCH_EVENTS = "topic <> 'mail'"  # outbox rows for the search index, not registration's mail

@@ -137,6 +137,7 @@ def test_broken_rows_are_reported_by_row_and_column(api: Api, tmp_path: Path) ->
     assert count_rows(_db(api), "accounts") == 1
 
 
+@pytest.mark.shared_app
 @pytest.mark.parametrize(
     ("name", "message"),
     [

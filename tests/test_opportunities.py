@@ -45,6 +45,7 @@ def test_only_verified_organisations_post_and_only_admins_publish(api: Api) -> N
     assert api.client.get(url, headers=admin).status_code == 404
 
 
+@pytest.mark.shared_app
 @pytest.mark.parametrize(
     ("change", "key"),
     [

@@ -99,6 +99,7 @@ def test_the_host_records_what_a_placement_left_and_sees_it_listed(api: Api) -> 
     )
 
 
+@pytest.mark.shared_app
 @pytest.mark.parametrize(
     "body",
     [

@@ -100,6 +100,7 @@ def test_pledges_are_for_published_investments_and_firms_answer_where_partners_a
     assert api.client.get(f"/api/opportunities/{seeking}/pledges", headers=staff).json()["firms"] == 1
 
 
+@pytest.mark.shared_app
 @pytest.mark.parametrize(
     "body",
     [

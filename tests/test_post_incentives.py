@@ -23,6 +23,7 @@ def test_a_post_states_its_incentives_and_a_programme_or_an_amount_implies_its_k
     assert (plain["incentives"], plain["stipend_eur"], plain["subsidy_programme"]) == ([], None, None)
 
 
+@pytest.mark.shared_app
 @pytest.mark.parametrize(
     ("fields", "key"),
     [

@@ -136,6 +136,7 @@ def test_posts_are_searchable_while_live(api: Api) -> None:
     assert found(api, "posts", q="paediatric") == []
 
 
+@pytest.mark.shared_app
 @pytest.mark.parametrize(
     ("query", "key"),
     [

@@ -38,6 +38,7 @@ def _page_paths(api: Api) -> list[str]:
     return sorted(paths | {"/no-such-page", "/api/no-such-endpoint", "/static/site.js"})
 
 
+@pytest.mark.shared_app
 @pytest.mark.parametrize("who", ["anonymous", "member", "staff"])
 def test_every_response_carries_the_security_headers(api: Api, who: str) -> None:
     headers = {"anonymous": {}, "member": api.register("member"), "staff": api.organisation()[0]}[who]

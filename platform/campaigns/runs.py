@@ -37,7 +37,7 @@ from diaspora.platform.db.models import (
 )
 from diaspora.platform.matches.documents import post_document, profile_document
 from diaspora.platform.matches.engine import PROFILE_LOAD, MatchingEngine
-from diaspora.platform.matches.services import explanation_out, ranked_profiles
+from diaspora.platform.matches.services import explanation_out, ranked_profiles, shown_components
 from diaspora.platform.profiles.services import decode_visible_fields, profile_view
 
 CANDIDATES_PER_PLACE = 10
@@ -56,11 +56,7 @@ def filtered_explanation(explanation: dict[str, Any], shown: set[str]) -> dict[s
     if "headline" in shown:
         keep.add("occupation")  # read from the headline
     out = {k: v for k, v in explanation.items() if k in keep}
-    out["components"] = {
-        k: v
-        for k, v in explanation.get("components", {}).items()
-        if k == "semantic" or k in shown or (k == "occupation" and "headline" in shown)
-    }
+    out["components"] = shown_components(explanation.get("components", {}), shown)
     return out
 
 

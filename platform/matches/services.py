@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Mapping
 
 import anyio.to_thread
 from sqlalchemy import select
@@ -33,22 +34,25 @@ from diaspora.platform.profiles.services import (
 )
 
 _ALL_PARTS = frozenset({"headline", "skills", "availability", "languages"})
+# The profile part each score component is read from; one the member hides hides the component too.
+_COMPONENT_PART = {"occupation": "headline"}
+
+
+def shown_components(components: Mapping[str, float], shown: Collection[str]) -> dict[str, float]:
+    """The score components a viewer may see: the semantic one always, any other only with the profile
+    part it is read from (the occupation link is read from the headline, each other from its namesake)."""
+    return {k: v for k, v in components.items() if k == "semantic" or _COMPONENT_PART.get(k, k) in shown}
 
 
 def explanation_out(
     explanation: Explanation, shown: frozenset[str] | set[str] = _ALL_PARTS
 ) -> ExplanationOut:
     """The explanation as the viewer may see it: `shown` lists the profile parts the member shows."""
-    # The occupation link is read from the headline: shown only with it.
     out = ExplanationOut(
         semantic_similarity=explanation.semantic_similarity,
-        components={
-            k: v
-            for k, v in explanation.components.items()
-            if k == "semantic" or k in shown or (k == "occupation" and "headline" in shown)
-        },
+        components=shown_components(explanation.components, shown),
     )
-    if explanation.occupation is not None and "headline" in shown:
+    if explanation.occupation is not None and _COMPONENT_PART["occupation"] in shown:
         o = explanation.occupation
         out.occupation = OccupationMatchOut(o.uri, o.label, o.isco, o.confidence, o.via, o.value)
     if "skills" in shown and explanation.skill_coverage is not None:

@@ -51,6 +51,7 @@ from diaspora.platform.organisations.controllers import OrganisationController
 from diaspora.platform.posts.controllers import PostController
 from diaspora.platform.posts.interests import InterestController
 from diaspora.platform.profiles.controllers import ProfileController
+from diaspora.platform.search import config as search_config
 from diaspora.platform.search.controllers import SearchController
 from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings, get_settings
@@ -65,7 +66,7 @@ from diaspora.platform.web.opportunity import OpportunityPages
 from diaspora.platform.web.organisation import OrganisationPages
 from diaspora.platform.web.pages import PageController
 from diaspora.platform.web.stories import StoryPages
-from diaspora.platform.wiring import build_platform
+from diaspora.platform.wiring import build_platform, open_database
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "frontend_templates"
 
@@ -126,6 +127,9 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+_PLATFORM_STATE = ("matching", "search", "mail")
+
+
 def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
     settings = settings or get_settings()
     if settings.production and (problems := settings.production_problems()):
@@ -134,28 +138,31 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
     security.configure_hashing(
         time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib
     )
-    if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    parts = build_platform(settings)
+    engine = open_database(url, echo=settings.database_echo)
     alchemy = SQLAlchemyAsyncConfig(
-        engine_instance=parts.engine,
+        engine_instance=engine,
         before_send_handler="autocommit_include_redirects",
         session_config=AsyncSessionConfig(expire_on_commit=False),
     )
-    matching, search, mail = parts.matching, parts.search, parts.mail
-
-    def migrate_schema() -> None:
-        if settings.migrate_on_start:
-            migrate.upgrade(url)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        migrate_schema()  # before anything reads the database
+        # The platform (matcher, search sync, mail, jobs) is built at each start from the settings the app
+        # holds, over the app's one engine, and let go at shutdown: a started app never carries one run's
+        # indexes into the next. (The test suite starts one app per worker many times, each time with a
+        # fresh data directory in its settings.)
+        current: Settings = app.state["settings"]
+        if current.is_sqlite:
+            current.data_dir.mkdir(parents=True, exist_ok=True)
+        if current.migrate_on_start:
+            migrate.upgrade(current.effective_database_url)  # before anything reads the database
+        parts = build_platform(current, engine)
+        app.state.update(matching=parts.matching, search=parts.search, mail=parts.mail)
         # Models load in a thread (the language detector's about 2 s, the encoder's a few), not in the
         # first request; then the heap is frozen for the garbage collector.
-        warming = asyncio.create_task(warm_up(settings, matching), name="warm-up")
+        warming = asyncio.create_task(warm_up(current, parts.matching), name="warm-up")
         try:
-            if not settings.sync_search_in_process:
+            if not current.sync_search_in_process:
                 yield
                 return
             # Embedded mode: no worker runs, so this process runs the background jobs.
@@ -166,18 +173,20 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             finally:
                 stop.set()
                 await running
-                await search.close()
         finally:
             await warming
+            await parts.close()  # the pool's connections belong to this run's event loop
+            for name in _PLATFORM_STATE:
+                app.state.pop(name, None)
 
-    def provide_settings() -> Settings:
-        return settings
+    def provide_settings(state: State) -> Settings:
+        return state["settings"]  # type: ignore[no-any-return]
 
-    def provide_search() -> SearchSync:
-        return search
+    def provide_search(state: State) -> SearchSync:
+        return state["search"]  # type: ignore[no-any-return]
 
-    def provide_matching() -> MatchingEngine:
-        return matching
+    def provide_matching(state: State) -> MatchingEngine:
+        return state["matching"]  # type: ignore[no-any-return]
 
     exception_handlers: Any = {
         DomainError: domain_error_handler,
@@ -253,12 +262,12 @@ def create_app(settings: NamedDependency[Settings] | None = None) -> Litestar:
             title="Diaspora skills-matching platform",
             version="0.1.0",
             path="/schema",
-            openapi_router=openapi.schema_router("/schema", search.configs),
+            openapi_router=openapi.schema_router("/schema", search_config.load_all()),
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_request_body_bytes,
-        state=State({"settings": settings, "matching": matching, "search": search, "mail": mail}),
+        state=State({"settings": settings}),
         debug=settings.debug,
     )
     return app

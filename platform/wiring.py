@@ -44,9 +44,10 @@ class Platform:
         await self.engine.dispose()
 
 
-def build_platform(settings: Settings) -> Platform:
-    """What the web process and the worker both run on, built the same way for both."""
-    engine = open_database(settings.effective_database_url, echo=settings.database_echo)
+def build_platform(settings: Settings, engine: AsyncEngine | None = None) -> Platform:
+    """What the web process and the worker both run on, built the same way for both; over `engine` when
+    one is given (the web app opens its engine when it is built, its platform each time it starts)."""
+    engine = engine or open_database(settings.effective_database_url, echo=settings.database_echo)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     matching = MatchingEngine(settings, sessions)
     search = SearchSync(settings, engine, encoder=matching.encoder)

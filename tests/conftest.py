@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -115,10 +116,27 @@ def client(request: pytest.FixtureRequest, settings: Settings) -> Iterator[TestC
     if request.node.get_closest_marker("shared_app"):
         yield request.getfixturevalue("shared_client")
         return
-    app = create_app(settings)
-    with TestClient(app, base_url="http://testserver.local") as test_client:
+    with TestClient(app_for(settings), base_url="http://testserver.local") as test_client:
         yield test_client
     asyncio.run(_empty_all_tables(settings.effective_database_url))
+
+
+_apps: dict[str, Litestar] = {}
+
+
+def app_for(settings: Settings) -> Litestar:
+    """An app for these settings, started afresh by each test: the process keeps one app per set of
+    settings that differ in more than their data directory. Building an app (about 290 handlers) costs
+    more than most tests, while starting one builds its platform anew (matcher, search, mail) from the
+    settings in its state, here the test's own with its own data directory; the tables are emptied after
+    each test. So a test sees what a fresh app would show it."""
+    # The database is part of the key even where it lies in the data directory (SQLite by default).
+    key = settings.model_dump_json(exclude={"data_dir"}) + settings.effective_database_url
+    app = _apps.get(key)
+    if app is None:
+        app = _apps[key] = create_app(settings)
+    app.state["settings"] = settings
+    return app
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from schemathesis.checks import (
 from diaspora.platform import openapi
 from diaspora.platform.app import create_app
 from diaspora.platform.db import migrate
+from diaspora.platform.search import config as search_config
 from diaspora.platform.settings import Settings
 from tests.conftest import Api
 
@@ -54,7 +55,7 @@ APP = create_app(
 )
 # Requests go through the same Litestar test client as every other test (its event loop owns the database
 # connections), so the schema is handed over as data rather than as an app for schemathesis to drive.
-schema = schemathesis.openapi.from_dict(openapi.document(APP, APP.state["search"].configs).to_schema())
+schema = schemathesis.openapi.from_dict(openapi.document(APP, search_config.load_all()).to_schema())
 
 
 @pytest.fixture(scope="module")

@@ -22,9 +22,9 @@ def test_the_models_load_at_start_and_the_heap_is_frozen(settings: Settings) -> 
         with TestClient(app) as client:
             # Startup waits for nothing: the warm-up runs in the background, the health check answers.
             assert client.get("/health").status_code == 200
+            encoder: Any = app.state["matching"].encoder
             # Leaving the context waits for the warm-up to finish.
         assert gc.get_freeze_count() > 10_000  # the models' objects among them
-        encoder: Any = app.state["matching"].encoder
         assert encoder.dimension > 0
     finally:
         gc.unfreeze()
@@ -41,8 +41,9 @@ def test_an_app_that_has_shut_down_is_let_go_with_its_database_connections(setti
     app = create_app(settings)
     with TestClient(app) as client:
         assert client.get("/health").status_code == 200
-    matching = weakref.ref(app.state["matching"])
-    engine = weakref.ref(app.state["matching"].sessions.kw["bind"])
+        matching = weakref.ref(app.state["matching"])
+        engine = weakref.ref(app.state["matching"].sessions.kw["bind"])
+    assert "matching" not in app.state  # a stopped app holds no platform: the next start builds its own
     del app, client
     gc.collect()
     assert matching() is None

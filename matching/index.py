@@ -5,6 +5,13 @@ float16 by default (half the memory of float32; torch's half-precision matrix-ve
 memory speed), and can be float32. Rows are updated in place, removed by flag and appended with amortised
 growth, so keeping the index current costs work proportional to what changed.
 
+When the filters keep many rows of a large index, the product over the whole matrix is the cost (half a
+gigabyte read per query at a million profiles). A compact code of every row (`CompactScan`: FAISS's
+4-bit product quantiser read by its register-resident "fast scan", 96 bytes a row at 384 dimensions) then
+shortlists candidates a few thousand at a time, and those are scored exactly from the matrix; rows changed
+since they were coded are always scored exactly. `update_compact` keeps the code current (in a thread: a
+full build takes a few seconds at a million rows).
+
 An index can be saved to a folder of `.npy` files (`save`) and opened again (`load`) memory-mapped
 copy-on-write: a new process starts from the snapshot in about the time it takes to read the ids, the
 processes of a host that open one snapshot share its pages until they change a row, and spare rows saved
@@ -13,14 +20,18 @@ with it let new entities in without copying the matrix.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
+import math
+import operator
 import os
 import shutil
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -28,9 +39,12 @@ import torch
 
 from diaspora.matching.documents import PostDocument, ProfileDocument
 
+if TYPE_CHECKING:
+    import faiss
+
 Dtype = Literal["float16", "float32"]
 _NO_DATE = np.iinfo(np.int32).min
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 IndexT = TypeVar("IndexT", bound="VectorIndex")
 
 
@@ -41,6 +55,49 @@ class SnapshotError(ValueError):
 # Below this share of rows kept by the filters, scoring only the kept rows (a gather, then a product) beats
 # one product over the whole matrix; measured with bench/ranking.py (the crossover lies near a third).
 SUBSET_SHARE = 0.2
+
+
+# The compact scan: used from this many rows up (below it, the whole matrix is read in a few milliseconds);
+# the shortlist it hands to exact scoring holds at least SHORTLIST rows and SHORTLIST_PER_RESULT per result
+# asked, divided by the share the filters keep; rebuilt when more than REBUILD_SHARE of the rows changed
+# since it was built. Recall@50 against exact float32 is 1.00 at a million random profiles
+# (bench/ranking.py), the hardest case for a quantiser: real embeddings are far from uniform.
+COMPACT_MIN_ROWS = 50_000
+SHORTLIST = 4_000
+SHORTLIST_PER_RESULT = 40
+REBUILD_SHARE = 0.1
+_TRAINING_ROWS = 50_000
+
+
+class CompactScan:
+    """A compact code of an index's rows for shortlisting: FAISS's `IndexPQFastScan` (product quantiser,
+    two dimensions a sub-quantiser, 4 bits each), trained on a sample of the rows. Row numbers are the
+    index's: rows are coded in order, and rows appended later are added at the end."""
+
+    def __init__(self, vectors: npt.NDArray[Any], *, seed: int = 0) -> None:
+        import faiss
+
+        rows, dimension = vectors.shape
+        self._faiss: faiss.IndexPQFastScan = faiss.IndexPQFastScan(
+            dimension, dimension // 2, 4, faiss.METRIC_INNER_PRODUCT
+        )
+        sample = np.random.default_rng(seed).choice(rows, size=min(rows, _TRAINING_ROWS), replace=False)
+        self._faiss.train(np.ascontiguousarray(vectors[np.sort(sample)], dtype=np.float32))
+        self.add(vectors)
+
+    @property
+    def rows(self) -> int:
+        return int(self._faiss.ntotal)
+
+    def add(self, vectors: npt.NDArray[Any]) -> None:
+        for first in range(0, len(vectors), 100_000):
+            self._faiss.add(np.ascontiguousarray(vectors[first : first + 100_000], dtype=np.float32))
+
+    def shortlist(self, query: npt.NDArray[np.float32], count: int) -> npt.NDArray[np.int64]:
+        """The rows whose codes score highest against `query` (up to `count`)."""
+        _, found = self._faiss.search(np.ascontiguousarray(query[None], dtype=np.float32), count)
+        rows: npt.NDArray[np.int64] = found[0].astype(np.int64)
+        return rows[rows >= 0]
 
 
 def _ordinal(day: date | None) -> int:
@@ -64,6 +121,13 @@ class VectorIndex:
         self._language_columns: dict[str, int] = {}
         self._ids: list[str | None] = []
         self._rows: dict[str, int] = {}
+        self._init_compact()
+
+    def _init_compact(self) -> None:
+        self.compact_min_rows = COMPACT_MIN_ROWS
+        self._compact: CompactScan | None = None
+        self._stale: set[int] = set()  # coded rows changed since they were coded
+        self._compact_lock = threading.Lock()  # FAISS may not be searched while rows are added
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -131,6 +195,8 @@ class VectorIndex:
             self._grow(row + 1)
             self._ids.append(entity_id)
             self._rows[entity_id] = row
+        if self._compact is not None and row < self._compact.rows:
+            self._stale.add(row)
         self._vectors[row] = vector
         self._alive[row] = True
         self._languages[row] = False
@@ -236,6 +302,55 @@ class VectorIndex:
     def _after_load(self) -> None:
         """Subclasses rebuild what they keep besides arrays here."""
 
+    # -- the compact scan -------------------------------------------------------------------------------
+
+    @property
+    def compact_rows(self) -> int:
+        """Rows the compact code covers (0 without one)."""
+        return 0 if self._compact is None else self._compact.rows
+
+    def update_compact(self) -> bool:
+        """Bring the compact code up to date: build it once the index is large enough, code the rows
+        appended since, and build it anew when more than `REBUILD_SHARE` of its rows changed. Returns
+        whether it did anything. Slow (seconds at a million rows): run it in a worker thread; queries
+        meanwhile use the code they have, scoring every row it does not cover exactly."""
+        size = self.size
+        if size < self.compact_min_rows:
+            return False
+        compact = self._compact
+        if compact is None or len(self._stale) > REBUILD_SHARE * compact.rows:
+            fresh = CompactScan(self._vectors[:size])
+            with self._compact_lock:
+                self._compact, self._stale = fresh, set()
+            return True
+        if compact.rows < size:
+            with self._compact_lock:
+                compact.add(self._vectors[compact.rows : size])
+            return True
+        return False
+
+    def _top_k_compact(
+        self, query: npt.NDArray[np.float32], k: int, allowed: npt.NDArray[np.bool_], kept: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]] | None:
+        """Top-k through the compact code's shortlist, scored exactly; None when the shortlist holds
+        fewer than `k` allowed rows (the caller then scans)."""
+        compact = self._compact
+        assert compact is not None
+        count = math.ceil(max(SHORTLIST, SHORTLIST_PER_RESULT * k) * self.size / kept)
+        with self._compact_lock:
+            coded = compact.rows
+            candidates = compact.shortlist(query, min(count, coded))
+        # Rows whose code is out of date, or that have none yet, are scored exactly whatever their code says.
+        extra = np.fromiter(self._stale, dtype=np.int64, count=len(self._stale))
+        candidates = np.union1d(candidates, np.concatenate([extra, np.arange(coded, self.size)]))
+        candidates = candidates[allowed[candidates]]
+        if len(candidates) < k:
+            return None
+        vector = torch.from_numpy(np.ascontiguousarray(query, dtype=self._np_dtype))
+        with torch.inference_mode():
+            top = torch.topk(torch.mv(torch.from_numpy(self._vectors[candidates]), vector).float(), k)
+        return candidates[top.indices.numpy()], top.values.numpy()
+
     def languages_mask(self, required: Sequence[str]) -> npt.NDArray[np.bool_]:
         """Rows that have every one of `required` languages."""
         mask = np.ones(self.size, dtype=bool)
@@ -260,7 +375,8 @@ class VectorIndex:
 
         The work adapts to how much the filters keep: when they keep few rows (a dated on-site post
         needing one language keeps about 1%), only those rows are gathered and scored; when they keep
-        many, one product over the whole matrix costs less than the gather."""
+        many, the compact code shortlists candidates that are then scored exactly (`update_compact`), or,
+        without one, one product over the whole matrix costs less than the gather."""
         if self.size == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         allowed = self._alive[: self.size] if mask is None else mask & self._alive[: self.size]
@@ -274,6 +390,10 @@ class VectorIndex:
                 kept = torch.from_numpy(self._vectors[rows])  # a copy of the kept rows only
                 top = torch.topk(torch.mv(kept, vector).float(), k)
             return rows[top.indices.numpy()].astype(np.int64), top.values.numpy()
+        if self._compact is not None and self.size >= self.compact_min_rows:
+            found = self._top_k_compact(query, k, allowed, len(rows))
+            if found is not None:
+                return found
         scores = self.similarities(query)
         scores[~allowed] = -np.inf
         top = torch.topk(torch.from_numpy(scores), k)
@@ -283,13 +403,14 @@ class VectorIndex:
 class ProfileIndex(VectorIndex):
     """Profiles, with what the hard filters need: consent to matching, languages, availability windows."""
 
-    _ROW_ARRAYS = (*VectorIndex._ROW_ARRAYS, "_open", "_has_windows")
+    _ROW_ARRAYS = (*VectorIndex._ROW_ARRAYS, "_open", "_has_windows", "_row_modes")
     _OTHER_ARRAYS = ("_win_row", "_win_start", "_win_end", "_win_modes", "_win_alive")
 
     def __init__(self, dimension: int, *, dtype: Dtype = "float16", capacity: int = 1024) -> None:
         super().__init__(dimension, dtype=dtype, capacity=capacity)
         self._open = np.zeros(capacity, dtype=bool)
         self._has_windows = np.zeros(capacity, dtype=bool)
+        self._row_modes = np.zeros(capacity, dtype=np.uint8)  # the modes of all a row's windows together
         self._win_row = np.zeros(0, dtype=np.int64)
         self._win_start = np.zeros(0, dtype=np.int32)
         self._win_end = np.zeros(0, dtype=np.int32)
@@ -299,9 +420,9 @@ class ProfileIndex(VectorIndex):
         self._pending: list[tuple[int, int, int, int]] = []
 
     def _grow_extra(self, old_capacity: int, new_capacity: int) -> None:
-        for name in ("_open", "_has_windows"):
+        for name in ("_open", "_has_windows", "_row_modes"):
             old = getattr(self, name)
-            new = np.zeros(new_capacity, dtype=bool)
+            new = np.zeros(new_capacity, dtype=old.dtype)
             new[:old_capacity] = old
             setattr(self, name, new)
 
@@ -311,6 +432,7 @@ class ProfileIndex(VectorIndex):
         self._open[row] = profile.open_to_matching
         self._clear_windows(row)
         self._has_windows[row] = bool(profile.availability)
+        self._row_modes[row] = functools.reduce(operator.or_, (w.mode_bits for w in profile.availability), 0)
         first = len(self._win_row) + len(self._pending)
         self._row_windows[row] = list(range(first, first + len(profile.availability)))
         self._pending.extend(
@@ -337,6 +459,7 @@ class ProfileIndex(VectorIndex):
     def _on_remove(self, row: int) -> None:
         self._open[row] = False
         self._has_windows[row] = False
+        self._row_modes[row] = 0
         self._clear_windows(row)
 
     def flush(self) -> None:
@@ -366,12 +489,14 @@ class ProfileIndex(VectorIndex):
         if require_languages and post.languages:
             mask &= self.languages_mask(post.languages)
         accepted = np.uint8(post.accepted_modes)
+        if post.start is None or post.end is None:
+            # Undated: any window in an accepted mode will do, which the rows' mode columns say at once.
+            n = self.size
+            in_mode: npt.NDArray[np.bool_] = (self._row_modes[:n] & accepted) != 0
+            return mask & (~self._has_windows[:n] | in_mode)
         usable = self._win_alive & ((self._win_modes & accepted) != 0)
+        usable &= (self._win_start <= post.end.toordinal()) & (self._win_end >= post.start.toordinal())
         available = np.zeros(self.size, dtype=bool)
-        if post.start is not None and post.end is not None:
-            usable &= (self._win_start <= post.end.toordinal()) & (self._win_end >= post.start.toordinal())
-        else:
-            available |= ~self._has_windows[: self.size]
         available[self._win_row[usable]] = True
         return mask & available
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from diaspora.matching import index as index_module
 from diaspora.matching.documents import PostDocument, ProfileDocument, Skill, Window
 from diaspora.matching.encoder import configured_dimension
 from diaspora.matching.index import PostIndex, ProfileIndex
@@ -280,3 +281,80 @@ def test_a_saved_models_dimension_is_read_from_its_configuration(tmp_path: Path)
     assert configured_dimension(_saved_model(tmp_path / "d", [transformer, new_pooling, unknown])) is None
     assert configured_dimension(str(tmp_path / "nowhere")) is None
     assert configured_dimension("sentence-transformers/all-MiniLM-L6-v2") is None
+
+
+def _compact_index(rows: int = 5_000, dimension: int = 32) -> tuple[ProfileIndex, np.ndarray]:
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((rows, dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = ProfileIndex(dimension, dtype="float32")
+    index.compact_min_rows = 1_000
+    for n, vector in enumerate(vectors):
+        index.upsert(ProfileDocument(f"p{n}"), vector)
+    return index, vectors
+
+
+def _no_scan(*_: object) -> np.ndarray:
+    raise AssertionError("scanned the whole matrix")
+
+
+def test_broad_filters_on_a_large_index_are_served_from_the_compact_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """From `compact_min_rows` up, a query whose filters keep most rows is shortlisted by the compact code
+    and the shortlist scored exactly: nearly the exact answer, without reading the whole matrix."""
+    monkeypatch.setattr(index_module, "SHORTLIST", 300)  # a shortlist well short of the index
+    monkeypatch.setattr(index_module, "SHORTLIST_PER_RESULT", 10)
+    index, vectors = _compact_index()
+    assert index.update_compact()
+    assert index.compact_rows == 5_000
+    monkeypatch.setattr(index, "similarities", _no_scan)
+    rng = np.random.default_rng(6)
+    mask = rng.random(5_000) < 0.7
+    found = []
+    for _ in range(20):
+        query = rng.standard_normal(32).astype(np.float32)
+        query /= np.linalg.norm(query)
+        rows, scores = index.top_k(query, 10, mask)
+        exact = [i for i in np.argsort(-(vectors @ query)) if mask[i]][:10]
+        assert all(mask[rows])
+        assert np.allclose(scores, vectors[rows] @ query, atol=1e-5)
+        found.append(len(set(rows.tolist()) & set(exact)) / 10)
+    assert np.mean(found) >= 0.9
+
+
+def test_rows_changed_added_or_removed_after_coding_are_ranked_by_what_they_are_now(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(index_module, "SHORTLIST", 50)
+    monkeypatch.setattr(index_module, "SHORTLIST_PER_RESULT", 10)
+    index, vectors = _compact_index()
+    index.update_compact()
+    monkeypatch.setattr(index, "similarities", _no_scan)
+    rng = np.random.default_rng(8)
+    query = rng.standard_normal(32).astype(np.float32)
+    query /= np.linalg.norm(query)
+    best_before = index.id_at(int(index.top_k(query, 1, np.ones(5_000, dtype=bool))[0][0]))
+    index.upsert(ProfileDocument("p17"), query)  # changed: its code still says what it was
+    index.upsert(ProfileDocument("newcomer"), -query)  # appended: no code yet
+    assert index.remove(best_before)
+    mask = np.ones(index.size, dtype=bool)
+    rows, scores = index.top_k(query, 3, mask)
+    ids = [index.id_at(int(r)) for r in rows]
+    assert ids[0] == "p17"
+    assert scores[0] == pytest.approx(1.0, abs=1e-5)
+    assert best_before not in ids
+    assert index.top_k(-query, 1, mask)[0].tolist() == [index.row_of("newcomer")]
+    # Appended rows are coded by the next update; a tenth of the rows changed makes it build anew.
+    assert index.update_compact()
+    assert index.compact_rows == index.size
+    for n in range(0, 600):
+        index.upsert(ProfileDocument(f"p{n + 1000}"), vectors[n])
+    assert index.update_compact()
+    assert index._stale == set()
+
+
+def test_a_small_index_has_no_compact_code() -> None:
+    index, _ = _compact_index(rows=500)
+    assert not index.update_compact()
+    assert index.compact_rows == 0

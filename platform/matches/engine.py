@@ -217,6 +217,10 @@ class MatchingEngine:
             if source is _PROFILES:
                 self._count_changes(removed)
         index.flush()
+        # From tens of thousands of rows, broad filters are served from a compact code of the rows: coding
+        # what was appended is quick, a full build takes seconds at a million (a worker thread; queries
+        # meanwhile score exactly what the code does not cover).
+        await anyio.to_thread.run_sync(index.update_compact)
         self._seen[source.entity_type] = started
 
     # -- snapshots of the profile index ------------------------------------------------------------------

@@ -9,8 +9,9 @@ When the filters keep many rows of a large index, the product over the whole mat
 gigabyte read per query at a million profiles). A compact code of every row (`CompactScan`: FAISS's
 4-bit product quantiser read by its register-resident "fast scan", 96 bytes a row at 384 dimensions) then
 shortlists candidates a few thousand at a time, and those are scored exactly from the matrix; rows changed
-since they were coded are always scored exactly. `update_compact` keeps the code current (in a thread: a
-full build takes a few seconds at a million rows).
+since they were coded are always scored exactly. `code_appended` codes new rows (quick); `build_compact`
+builds the code anew when `compact_build_due` (seconds at a million rows: in a worker thread, while the
+index goes on changing and serving).
 
 An index can be saved to a folder of `.npy` files (`save`) and opened again (`load`) memory-mapped
 copy-on-write: a new process starts from the snapshot in about the time it takes to read the ids, the
@@ -127,6 +128,7 @@ class VectorIndex:
         self.compact_min_rows = COMPACT_MIN_ROWS
         self._compact: CompactScan | None = None
         self._stale: set[int] = set()  # coded rows changed since they were coded
+        self._changing: set[int] | None = None  # rows changed while a new code is being built
         self._compact_lock = threading.Lock()  # FAISS may not be searched while rows are added
 
     def __len__(self) -> int:
@@ -197,6 +199,8 @@ class VectorIndex:
             self._rows[entity_id] = row
         if self._compact is not None and row < self._compact.rows:
             self._stale.add(row)
+        if self._changing is not None:
+            self._changing.add(row)
         self._vectors[row] = vector
         self._alive[row] = True
         self._languages[row] = False
@@ -309,25 +313,42 @@ class VectorIndex:
         """Rows the compact code covers (0 without one)."""
         return 0 if self._compact is None else self._compact.rows
 
-    def update_compact(self) -> bool:
-        """Bring the compact code up to date: build it once the index is large enough, code the rows
-        appended since, and build it anew when more than `REBUILD_SHARE` of its rows changed. Returns
-        whether it did anything. Slow (seconds at a million rows): run it in a worker thread; queries
-        meanwhile use the code they have, scoring every row it does not cover exactly."""
-        size = self.size
-        if size < self.compact_min_rows:
+    def compact_build_due(self) -> bool:
+        """Whether the compact code should be built (anew): the index is large enough and has none, or
+        more than `REBUILD_SHARE` of the rows it coded changed since."""
+        if self.size < self.compact_min_rows:
             return False
-        compact = self._compact
-        if compact is None or len(self._stale) > REBUILD_SHARE * compact.rows:
+        return self._compact is None or len(self._stale) > REBUILD_SHARE * self._compact.rows
+
+    def build_compact(self) -> None:
+        """Build the compact code anew from the rows as they are. Slow (seconds at a million rows): run it
+        in a worker thread while the index goes on changing and serving; queries meanwhile use the code
+        they have, and rows changed during the build are scored exactly until the next one."""
+        size = self.size
+        self._changing = set()
+        try:
             fresh = CompactScan(self._vectors[:size])
+        finally:
+            changing, self._changing = self._changing, None
+        with self._compact_lock:
+            self._compact, self._stale = fresh, {row for row in changing if row < size}
+
+    def code_appended(self) -> None:
+        """Code the rows appended since the compact code was built (quick: a few rows a refresh)."""
+        compact = self._compact
+        if compact is not None and compact.rows < self.size:
             with self._compact_lock:
-                self._compact, self._stale = fresh, set()
+                compact.add(self._vectors[compact.rows : self.size])
+
+    def update_compact(self) -> bool:
+        """Bring the compact code up to date at once (a build when due, else coding what was appended);
+        returns whether it did anything."""
+        if self.compact_build_due():
+            self.build_compact()
             return True
-        if compact.rows < size:
-            with self._compact_lock:
-                compact.add(self._vectors[compact.rows : size])
-            return True
-        return False
+        coded = self.compact_rows
+        self.code_appended()
+        return self.compact_rows != coded
 
     def _top_k_compact(
         self, query: npt.NDArray[np.float32], k: int, allowed: npt.NDArray[np.bool_], kept: int

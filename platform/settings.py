@@ -144,6 +144,11 @@ class Settings(BaseSettings):
         "from the database.",
     )
     match_rerank_depth: int = Field(default=200, ge=10, le=5000, description="Candidates scored in full.")
+    match_compact_min_rows: int = Field(
+        default=50_000,
+        ge=1_000,
+        description="Profiles from which broad filters are served from a compact code of the index.",
+    )
     match_weight_semantic: float = Field(default=0.55, ge=0)
     match_weight_occupation: float = Field(default=0.30, ge=0)
     match_weight_skills: float = Field(default=0.30, ge=0)

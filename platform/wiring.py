@@ -40,6 +40,7 @@ class Platform:
     jobs: BackgroundJobs
 
     async def close(self) -> None:
+        await self.matching.close()
         await self.search.close()
         await self.engine.dispose()
 

@@ -3,6 +3,7 @@ moment it was taken: what it serves is what a process built from the database al
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Sequence
@@ -19,10 +20,11 @@ from diaspora.matching.documents import PostDocument, ProfileDocument, Window
 from diaspora.matching.encoder import Encoder
 from diaspora.matching.index import PostIndex, ProfileIndex, SnapshotError
 from diaspora.platform.db.models import Profile, utcnow
+from diaspora.platform.imports.services import import_file
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.settings import Settings
 from diaspora.platform.wiring import open_database
-from tests.conftest import Api
+from tests.conftest import Api, _empty_all_tables
 
 DIMENSION = 16
 
@@ -167,3 +169,48 @@ def test_a_starting_process_opens_the_snapshot_and_catches_up(api: Api, settings
     assert api.client.delete("/api/me", headers=members[1]).status_code == 204
     api.profile(api.register("member"), headline="Newcomer")
     phase(start_again)
+
+
+def test_a_large_registry_gets_a_compact_code_built_beside_the_requests(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """From `match_compact_min_rows` profiles, the engine builds the compact code in a worker thread
+    after a refresh (not holding the refresh lock), codes profiles added later at the next refresh, and
+    its broad queries are then served from it."""
+    rows = 1_200
+    csv = tmp_path / "people.csv"
+    lines = ["external_id,email,display_name,headline,residence_country,origin_country,languages"]
+    lines += [f"r{i},person{i}@example.org,P {i},Engineer number {i},DE,AL,de:C1" for i in range(rows)]
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    async def body() -> None:
+        database = open_database(settings.effective_database_url)
+        sessions = async_sessionmaker(database, expire_on_commit=False)
+        try:
+            report = await import_file(sessions, "profiles", csv, source="test")
+            assert report.created == rows, report.summary()
+            engine = _engine(settings, sessions, match_compact_min_rows=1_000)
+            await engine.refresh()
+            assert engine.profiles is not None
+            await engine.close()  # waits for the build under way
+            assert engine.profiles.compact_rows == rows
+            assert not engine.profiles.compact_build_due()
+            extra = tmp_path / "more.csv"
+            extra.write_text(lines[0] + "\nnew,new@example.org,N,Newcomer,DE,AL,de:C1\n", encoding="utf-8")
+            await import_file(sessions, "profiles", extra, source="test")
+            await engine.refresh()
+            assert engine.profiles.compact_rows == rows + 1  # coded at once, no build
+            query = HashedEncoder().encode(["anything"])[0]
+            broad = engine.profiles.filter_mask(PostDocument("broad"))
+            engine.profiles.similarities = _no_scan  # type: ignore[method-assign]
+            found, _ = engine.profiles.top_k(query, 10, broad)
+            assert len(found) == 10
+        finally:
+            await database.dispose()
+            await _empty_all_tables(settings.effective_database_url)  # the database is the session's
+
+    asyncio.run(body())
+
+
+def _no_scan(_: np.ndarray) -> np.ndarray:
+    raise AssertionError("scanned the whole matrix")

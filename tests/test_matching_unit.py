@@ -354,6 +354,30 @@ def test_rows_changed_added_or_removed_after_coding_are_ranked_by_what_they_are_
     assert index._stale == set()
 
 
+def test_rows_changed_while_the_code_is_built_are_scored_exactly_afterwards(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(index_module, "SHORTLIST", 50)
+    monkeypatch.setattr(index_module, "SHORTLIST_PER_RESULT", 10)
+    index, _ = _compact_index()
+    query = np.zeros(32, dtype=np.float32)
+    query[0] = 1.0
+    building = index_module.CompactScan
+
+    def changed_meanwhile(vectors: np.ndarray) -> index_module.CompactScan:
+        code = building(vectors)  # coded from the rows as they were...
+        index.upsert(ProfileDocument("p9"), query)  # ...while a request's refresh changes one
+        return code
+
+    monkeypatch.setattr(index_module, "CompactScan", changed_meanwhile)
+    assert index.compact_build_due()
+    index.build_compact()
+    assert not index.compact_build_due()
+    monkeypatch.setattr(index, "similarities", _no_scan)
+    rows, _ = index.top_k(query, 1, np.ones(index.size, dtype=bool))
+    assert index.id_at(int(rows[0])) == "p9"
+
+
 def test_a_small_index_has_no_compact_code() -> None:
     index, _ = _compact_index(rows=500)
     assert not index.update_compact()

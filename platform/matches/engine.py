@@ -133,6 +133,7 @@ class MatchingEngine:
         self._seen: dict[str, datetime] = {}  # entity type -> start of its last refresh
         self._lock = asyncio.Lock()
         self._changed_since_snapshot: int | None = None  # None: no snapshot of this process's index yet
+        self._compact_build: asyncio.Task[None] | None = None
 
     @property
     def model_id(self) -> str:
@@ -154,6 +155,8 @@ class MatchingEngine:
                     dimension = await anyio.to_thread.run_sync(lambda: self.encoder.dimension)
                     self.profiles = ProfileIndex(dimension, dtype=self.settings.match_index_dtype)
                 self.posts = PostIndex(dimension, dtype=self.settings.match_index_dtype)
+            self.profiles.compact_min_rows = self.settings.match_compact_min_rows
+            self.posts.compact_min_rows = self.settings.match_compact_min_rows
             await self._refresh(_PROFILES, self.profiles, report, progress)
             await self._refresh(_POSTS, self.posts, report, progress)
             return report
@@ -217,11 +220,26 @@ class MatchingEngine:
             if source is _PROFILES:
                 self._count_changes(removed)
         index.flush()
-        # From tens of thousands of rows, broad filters are served from a compact code of the rows: coding
-        # what was appended is quick, a full build takes seconds at a million (a worker thread; queries
-        # meanwhile score exactly what the code does not cover).
-        await anyio.to_thread.run_sync(index.update_compact)
+        index.code_appended()  # the compact code of a large index covers new rows at once (milliseconds)
+        if index.compact_build_due() and self._compact_build is None:
+            # From tens of thousands of rows, broad filters are served from a compact code of the rows; a
+            # build takes seconds at a million, so it runs in a worker thread outside the refresh lock,
+            # while requests go on (they score exactly whatever the code does not cover yet).
+            self._compact_build = asyncio.create_task(self._build_compact(index), name="compact code")
         self._seen[source.entity_type] = started
+
+    async def _build_compact(self, index: ProfileIndex | PostIndex) -> None:
+        try:
+            await anyio.to_thread.run_sync(index.build_compact)
+        except Exception:
+            log.exception("building the compact code of the index failed; broad queries scan instead")
+        finally:
+            self._compact_build = None
+
+    async def close(self) -> None:
+        """Wait for a compact code being built (a thread cannot be stopped halfway)."""
+        if self._compact_build is not None:
+            await asyncio.shield(self._compact_build)
 
     # -- snapshots of the profile index ------------------------------------------------------------------
 

@@ -171,6 +171,7 @@ def test_a_starting_process_opens_the_snapshot_and_catches_up(api: Api, settings
     phase(start_again)
 
 
+@pytest.mark.slow  # imports a registry of 1,200 people
 def test_a_large_registry_gets_a_compact_code_built_beside_the_requests(
     settings: Settings, tmp_path: Path
 ) -> None:

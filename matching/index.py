@@ -109,7 +109,7 @@ class VectorIndex:
     """Vectors and string ids of one kind of entity, with a language column per language seen."""
 
     # Arrays with one entry per row (saved with spare rows, opened memory-mapped), and others (saved whole).
-    _ROW_ARRAYS: tuple[str, ...] = ("_vectors", "_alive", "_languages")
+    _ROW_ARRAYS: tuple[str, ...] = ("_vectors", "_alive", "_languages", "_versions")
     _OTHER_ARRAYS: tuple[str, ...] = ()
 
     def __init__(self, dimension: int, *, dtype: Dtype = "float16", capacity: int = 1024) -> None:
@@ -119,6 +119,9 @@ class VectorIndex:
         self._vectors = np.zeros((capacity, dimension), dtype=self._np_dtype)
         self._alive = np.zeros(capacity, dtype=bool)
         self._languages = np.zeros((capacity, 0), dtype=bool)
+        # The version of what each row holds (its entity's last change, microseconds since the epoch; 0
+        # unknown): a refresh that sees the same version again has nothing to do for it.
+        self._versions = np.zeros(capacity, dtype=np.int64)
         self._language_columns: dict[str, int] = {}
         self._ids: list[str | None] = []
         self._rows: dict[str, int] = {}
@@ -167,7 +170,7 @@ class VectorIndex:
         if needed <= capacity:
             return
         new_capacity = max(needed, capacity * 2)
-        for name in ("_vectors", "_alive", "_languages"):
+        for name in ("_vectors", "_alive", "_languages", "_versions"):
             old = getattr(self, name)
             new = np.zeros((new_capacity, *old.shape[1:]), dtype=old.dtype)
             new[:capacity] = old
@@ -186,7 +189,14 @@ class VectorIndex:
             self._languages = np.concatenate([self._languages, extra], axis=1)
         return column
 
-    def _put(self, entity_id: str, vector: npt.NDArray[np.float32], languages: Iterable[str]) -> int:
+    def version_of(self, entity_id: str) -> int | None:
+        """The version an entity was indexed at (0 when not given), or None if it is not indexed."""
+        row = self._rows.get(entity_id)
+        return None if row is None else int(self._versions[row])
+
+    def _put(
+        self, entity_id: str, vector: npt.NDArray[np.float32], languages: Iterable[str], version: int
+    ) -> int:
         if vector.shape != (self.dimension,):
             raise ValueError(
                 f"vector of shape {vector.shape} given; this index holds {self.dimension} dimensions"
@@ -202,6 +212,7 @@ class VectorIndex:
         if self._changing is not None:
             self._changing.add(row)
         self._vectors[row] = vector
+        self._versions[row] = version
         self._alive[row] = True
         self._languages[row] = False
         for code in languages:
@@ -447,9 +458,9 @@ class ProfileIndex(VectorIndex):
             new[:old_capacity] = old
             setattr(self, name, new)
 
-    def upsert(self, profile: ProfileDocument, vector: npt.NDArray[np.float32]) -> None:
-        """Add or replace a profile's vector and filter attributes."""
-        row = self._put(profile.id, vector, profile.languages)
+    def upsert(self, profile: ProfileDocument, vector: npt.NDArray[np.float32], *, version: int = 0) -> None:
+        """Add or replace a profile's vector and filter attributes (`version`: see `version_of`)."""
+        row = self._put(profile.id, vector, profile.languages, version)
         self._open[row] = profile.open_to_matching
         self._clear_windows(row)
         self._has_windows[row] = bool(profile.availability)
@@ -541,8 +552,8 @@ class PostIndex(VectorIndex):
             new[:old_capacity] = old
             setattr(self, name, new)
 
-    def upsert(self, post: PostDocument, vector: npt.NDArray[np.float32]) -> None:
-        row = self._put(post.id, vector, post.languages)
+    def upsert(self, post: PostDocument, vector: npt.NDArray[np.float32], *, version: int = 0) -> None:
+        row = self._put(post.id, vector, post.languages, version)
         self._live[row] = post.live
         self._start[row] = _ordinal(post.start)
         self._end[row] = _ordinal(post.end)

@@ -20,7 +20,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,16 @@ POST_LOAD = (selectinload(Post.skills), selectinload(Post.organisation))
 # Rows written by transactions still open when a refresh starts carry earlier timestamps than the refresh:
 # looking back a little catches them; re-reading a row whose hash did not change costs no encoding.
 _LOOKBACK = timedelta(seconds=60)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _version(updated_at: datetime) -> int:
+    """A row's last change as the index records it: whole microseconds since the epoch (UTC)."""
+    if updated_at.tzinfo is None:
+        updated_at = updated_at.replace(tzinfo=UTC)
+    return (updated_at - _EPOCH) // timedelta(microseconds=1)
+
+
 _BATCH = 512
 _BULK = 10_000
 # A new snapshot is written once this many profiles changed since the last (or this share of them).
@@ -183,12 +193,18 @@ class MatchingEngine:
         self, source: _Source, index: Any, report: SyncReport, progress: Callable[[int], None] | None
     ) -> None:
         started = utcnow()
-        changed = select(source.model.id)
+        changed = select(source.model.id, source.model.updated_at)
         seen = self._seen.get(source.entity_type)
         if seen is not None:
             changed = changed.where(source.model.updated_at >= seen - _LOOKBACK)
         async with self.sessions() as session:
-            ids = list((await session.scalars(changed.order_by(source.model.id))).all())
+            # What the index already holds at the same version is left alone: after an import of many
+            # people, every refresh within the look-back would otherwise read them all again.
+            ids = [
+                entity_id
+                for entity_id, updated_at in (await session.execute(changed.order_by(source.model.id))).all()
+                if index.version_of(str(entity_id)) != _version(updated_at)
+            ]
             if seen is None and source is _PROFILES and self.bulk_load:
                 loaded = await self._bulk_load_profiles(session, index)
                 report.reused += len(loaded)
@@ -201,15 +217,16 @@ class MatchingEngine:
                 rows = await session.scalars(
                     select(source.model).where(source.model.id.in_(chunk)).options(*source.load)
                 )
-                documents = [source.to_document(row) for row in rows.all()]
+                fetched = rows.all()
+                documents = [source.to_document(row) for row in fetched]
                 texts = [source.to_text(d) for d in documents]
                 vectors, encoded = await self.store.vectors(
                     session, source.entity_type, [uuid.UUID(d.id) for d in documents], texts
                 )
                 report.encoded += len(encoded)
                 report.reused += len(documents) - len(encoded)
-                for document, vector in zip(documents, vectors, strict=True):
-                    index.upsert(document, vector)
+                for row, document, vector in zip(fetched, documents, vectors, strict=True):
+                    index.upsert(document, vector, version=_version(row.updated_at))
                 if source is _PROFILES:
                     self._count_changes(len(documents))
                 session.expunge_all()
@@ -317,7 +334,7 @@ class MatchingEngine:
         ):
             windows[profile_id].append(Window(first, last, tuple(modes)))
         fresh = (
-            select(Embedding.entity_id, Embedding.vector, Consent.open_to_matching)
+            select(Embedding.entity_id, Embedding.vector, Consent.open_to_matching, Profile.updated_at)
             .join(Profile, Profile.id == Embedding.entity_id)
             .outerjoin(Consent, Consent.profile_id == Profile.id)
             .where(
@@ -330,14 +347,14 @@ class MatchingEngine:
         loaded: set[uuid.UUID] = set()
         result = await session.stream(fresh.execution_options(yield_per=_BULK))
         async for partition in result.partitions(_BULK):
-            for profile_id, vector, open_to_matching in partition:
+            for profile_id, vector, open_to_matching, updated_at in partition:
                 document = ProfileDocument(
                     str(profile_id),
                     languages=tuple(languages.get(profile_id, ())),
                     availability=tuple(windows.get(profile_id, ())),
                     open_to_matching=bool(open_to_matching),
                 )
-                index.upsert(document, np.frombuffer(vector, dtype=np.float32))
+                index.upsert(document, np.frombuffer(vector, dtype=np.float32), version=_version(updated_at))
                 loaded.add(profile_id)
         return loaded
 

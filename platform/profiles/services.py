@@ -228,6 +228,7 @@ async def update_consent(session: AsyncSession, user: Actor, consent_in: Consent
     profile = await load_own_profile(session, user.id)
     assert profile is not None
     _apply_consent(profile, consent_in)
+    profile.updated_at = utcnow()  # the matcher's indexes re-read a profile by this stamp (consent filters)
     await session.flush()
     audit.record(
         session,

@@ -249,3 +249,38 @@ def test_a_refresh_reads_again_only_what_changed_since_it_was_indexed(api: Api, 
             await database.dispose()
 
     api.client.blocking_portal.call(run)
+
+
+def test_scoring_documents_are_remembered_until_their_profile_changes(api: Api, settings: Settings) -> None:
+    member = api.register("member")
+    api.profile(member, headline="Cardiologist")
+    profile_id = api.client.get("/api/profiles/me", headers=member).json()["id"]
+
+    async def body(sessions: Any) -> None:
+        engine = _engine(settings, sessions, match_snapshots=False)
+        await engine.refresh()
+        async with sessions() as session:
+            first = await engine.profile_documents(session, [profile_id])
+            again = await engine.profile_documents(session, [profile_id])
+        assert again[profile_id] is first[profile_id]  # not read again
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(Profile)
+                .where(Profile.id == uuid.UUID(profile_id))
+                .values(headline="Cardiac surgeon", updated_at=utcnow())
+            )
+        async with sessions() as session:
+            # Until the index has the new version, the document it was ranked by stands...
+            assert (await engine.profile_documents(session, [profile_id]))[profile_id] is first[profile_id]
+            await engine.refresh()
+            changed = await engine.profile_documents(session, [profile_id])
+        assert changed[profile_id].headline == "Cardiac surgeon"  # ...then the change is read
+
+    async def run() -> None:
+        database = open_database(settings.effective_database_url)
+        try:
+            await body(async_sessionmaker(database, expire_on_commit=False))
+        finally:
+            await database.dispose()
+
+    api.client.blocking_portal.call(run)

@@ -17,8 +17,8 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections import defaultdict
-from collections.abc import Callable
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,6 +67,7 @@ POST_LOAD = (selectinload(Post.skills), selectinload(Post.organisation))
 # looking back a little catches them; re-reading a row whose hash did not change costs no encoding.
 _LOOKBACK = timedelta(seconds=60)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DOCUMENT_CACHE = 20_000  # scoring documents of recently ranked profiles kept in memory
 
 
 def _version(updated_at: datetime) -> int:
@@ -144,6 +145,9 @@ class MatchingEngine:
         self._lock = asyncio.Lock()
         self._changed_since_snapshot: int | None = None  # None: no snapshot of this process's index yet
         self._compact_build: asyncio.Task[None] | None = None
+        # The scoring documents of recently ranked profiles, each with the version it was read at: a
+        # request reads from the database only the candidates it has not seen at their current version.
+        self._documents: OrderedDict[str, tuple[int, ProfileDocument]] = OrderedDict()
 
     @property
     def model_id(self) -> str:
@@ -244,6 +248,34 @@ class MatchingEngine:
             # while requests go on (they score exactly whatever the code does not cover yet).
             self._compact_build = asyncio.create_task(self._build_compact(index), name="compact code")
         self._seen[source.entity_type] = started
+
+    async def profile_documents(
+        self, session: AsyncSession, profile_ids: Collection[str]
+    ) -> dict[str, ProfileDocument]:
+        """The scoring documents of these indexed profiles as of their indexed version (the refresh that
+        each request runs first keeps that current): from memory when read before at that version, else
+        read from the database (and remembered)."""
+        assert self.profiles is not None
+        found: dict[str, ProfileDocument] = {}
+        missing: list[uuid.UUID] = []
+        for profile_id in profile_ids:
+            cached = self._documents.get(profile_id)
+            if cached is not None and cached[0] == self.profiles.version_of(profile_id):
+                self._documents.move_to_end(profile_id)
+                found[profile_id] = cached[1]
+            else:
+                missing.append(uuid.UUID(profile_id))
+        if missing:
+            rows = await session.scalars(
+                select(Profile).where(Profile.id.in_(missing)).options(*PROFILE_LOAD)
+            )
+            for row in rows.all():
+                document = profile_document(row)
+                found[document.id] = document
+                self._documents[document.id] = (_version(row.updated_at), document)
+            while len(self._documents) > DOCUMENT_CACHE:
+                self._documents.popitem(last=False)
+        return found
 
     async def _build_compact(self, index: ProfileIndex | PostIndex) -> None:
         try:

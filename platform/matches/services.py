@@ -13,7 +13,7 @@ from diaspora.matching.scoring import Explanation, Match
 from diaspora.platform.core import policy
 from diaspora.platform.core.errors import PermissionDeniedError
 from diaspora.platform.core.policy import Actor
-from diaspora.platform.db.models import ContactGrant, Post, Profile, Role
+from diaspora.platform.db.models import Consent, ContactGrant, Post, Profile, Role
 from diaspora.platform.matches.documents import post_document, profile_document
 from diaspora.platform.matches.engine import POST_LOAD, PROFILE_LOAD, MatchingEngine
 from diaspora.platform.matches.schemas import (
@@ -87,22 +87,25 @@ async def ranked_profiles(
         return []
     mask = engine.profiles.filter_mask(document)
     candidates = engine.ranker.candidates(engine.profiles, vector, mask, limit)
-    profiles = {
-        str(p.id): p
-        for p in (
-            await session.scalars(
-                select(Profile)
-                .where(Profile.id.in_([uuid.UUID(i) for i, _ in candidates]))
-                .options(*PROFILE_LOAD)
-            )
-        ).all()
-        if p.consent is not None and p.consent.open_to_matching  # consent as of now, not as indexed
+    ids = [uuid.UUID(i) for i, _ in candidates]
+    consenting = {  # consent as of now, not as indexed
+        str(i)
+        for i in await session.scalars(
+            select(Consent.profile_id).where(Consent.profile_id.in_(ids), Consent.open_to_matching)
+        )
     }
-    documents = {i: profile_document(p) for i, p in profiles.items()}
+    documents = await engine.profile_documents(session, [i for i, _ in candidates if i in consenting])
     matches = await anyio.to_thread.run_sync(
         lambda: engine.ranker.score_profiles(document, candidates, documents, limit)
     )
-    return [(profiles[m.id], m) for m in matches]
+    # Only the profiles shown are read in full (the documents above serve the scoring of all candidates).
+    profiles = {
+        str(p.id): p
+        for p in await session.scalars(
+            select(Profile).where(Profile.id.in_([uuid.UUID(m.id) for m in matches])).options(*PROFILE_LOAD)
+        )
+    }
+    return [(profiles[m.id], m) for m in matches if m.id in profiles]
 
 
 async def matches_for_post(

@@ -33,6 +33,7 @@ class Platform:
 
     settings: Settings
     engine: AsyncEngine
+    matcher_engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     matching: MatchingEngine
     search: SearchSync
@@ -42,6 +43,7 @@ class Platform:
     async def close(self) -> None:
         await self.matching.close()
         await self.search.close()
+        await self.matcher_engine.dispose()
         await self.engine.dispose()
 
 
@@ -50,8 +52,12 @@ def build_platform(settings: Settings, engine: AsyncEngine | None = None) -> Pla
     one is given (the web app opens its engine when it is built, its platform each time it starts)."""
     engine = engine or open_database(settings.effective_database_url, echo=settings.database_echo)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    matching = MatchingEngine(settings, sessions)
+    # The matcher reads through a pool of its own: each request refreshes it first while holding a
+    # connection of the main pool, so under load the requests waiting for a refresh could otherwise hold
+    # every connection the refresh needs.
+    matcher_engine = open_database(settings.effective_database_url, echo=settings.database_echo)
+    matching = MatchingEngine(settings, async_sessionmaker(matcher_engine, expire_on_commit=False))
     search = SearchSync(settings, engine, encoder=matching.encoder)
     mail = MailSender(settings, sessions)
     jobs = BackgroundJobs(settings, sessions, matching, search, mail)
-    return Platform(settings, engine, sessions, matching, search, mail, jobs)
+    return Platform(settings, engine, matcher_engine, sessions, matching, search, mail, jobs)

@@ -284,3 +284,37 @@ def test_scoring_documents_are_remembered_until_their_profile_changes(api: Api, 
             await database.dispose()
 
     api.client.blocking_portal.call(run)
+
+
+def test_refreshes_asked_for_while_one_runs_are_served_by_the_next_one(
+    api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load every request asks for a refresh first; those that arrive while one runs wait for one
+    more, not one each."""
+    api.profile(api.register("member"), headline="Cardiologist")
+
+    async def body(sessions: Any) -> None:
+        engine = _engine(settings, sessions, match_snapshots=False)
+        await engine.refresh()
+        runs = 0
+        original = engine._refresh_all
+
+        async def counted(progress: Any) -> Any:
+            nonlocal runs
+            runs += 1
+            return await original(progress)
+
+        monkeypatch.setattr(engine, "_refresh_all", counted)
+        await asyncio.gather(*(engine.refresh() for _ in range(10)))
+        assert runs == 2  # the first caller's, then one for the nine that asked meanwhile
+        await engine.refresh()
+        assert runs == 3  # a call made after they finished gets its own
+
+    async def run() -> None:
+        database = open_database(settings.effective_database_url)
+        try:
+            await body(async_sessionmaker(database, expire_on_commit=False))
+        finally:
+            await database.dispose()
+
+    api.client.blocking_portal.call(run)

@@ -143,6 +143,7 @@ class MatchingEngine:
         self.bulk_load = bulk_load  # False forces the regular path (the cold-start benchmark's baseline)
         self._seen: dict[str, datetime] = {}  # entity type -> start of its last refresh
         self._lock = asyncio.Lock()
+        self._asked = self._covered = 0  # refresh calls made, and those a finished refresh covered
         self._changed_since_snapshot: int | None = None  # None: no snapshot of this process's index yet
         self._compact_build: asyncio.Task[None] | None = None
         # The scoring documents of recently ranked profiles, each with the version it was read at: a
@@ -154,26 +155,39 @@ class MatchingEngine:
         return self.encoder.model_id
 
     async def refresh(self, *, progress: Callable[[int], None] | None = None) -> SyncReport:
-        """Bring the indexes (and the embedding store) up to date with the database."""
+        """Bring the indexes (and the embedding store) up to date with the database as of this call.
+
+        Calls that arrive while a refresh runs wait for the next one, which serves them all: one refresh
+        that starts after a caller asked covers everything committed before it asked."""
+        self._asked += 1
+        ticket = self._asked
         async with self._lock:
-            report = SyncReport()
-            await self._apply_weights()
-            if self.profiles is None or self.posts is None:
-                restored = await anyio.to_thread.run_sync(self._open_snapshot)
-                if restored is not None:
-                    self.profiles, self._seen[_PROFILES.entity_type] = restored
-                    self._changed_since_snapshot = 0
-                    report.restored = len(self.profiles)
-                    dimension = self.profiles.dimension
-                else:
-                    dimension = await anyio.to_thread.run_sync(lambda: self.encoder.dimension)
-                    self.profiles = ProfileIndex(dimension, dtype=self.settings.match_index_dtype)
-                self.posts = PostIndex(dimension, dtype=self.settings.match_index_dtype)
-            self.profiles.compact_min_rows = self.settings.match_compact_min_rows
-            self.posts.compact_min_rows = self.settings.match_compact_min_rows
-            await self._refresh(_PROFILES, self.profiles, report, progress)
-            await self._refresh(_POSTS, self.posts, report, progress)
+            if self._covered >= ticket:
+                return SyncReport()  # a refresh that started after this call was made has finished
+            covering = self._asked
+            report = await self._refresh_all(progress)
+            self._covered = covering
             return report
+
+    async def _refresh_all(self, progress: Callable[[int], None] | None) -> SyncReport:
+        report = SyncReport()
+        await self._apply_weights()
+        if self.profiles is None or self.posts is None:
+            restored = await anyio.to_thread.run_sync(self._open_snapshot)
+            if restored is not None:
+                self.profiles, self._seen[_PROFILES.entity_type] = restored
+                self._changed_since_snapshot = 0
+                report.restored = len(self.profiles)
+                dimension = self.profiles.dimension
+            else:
+                dimension = await anyio.to_thread.run_sync(lambda: self.encoder.dimension)
+                self.profiles = ProfileIndex(dimension, dtype=self.settings.match_index_dtype)
+            self.posts = PostIndex(dimension, dtype=self.settings.match_index_dtype)
+        self.profiles.compact_min_rows = self.settings.match_compact_min_rows
+        self.posts.compact_min_rows = self.settings.match_compact_min_rows
+        await self._refresh(_PROFILES, self.profiles, report, progress)
+        await self._refresh(_POSTS, self.posts, report, progress)
+        return report
 
     async def _apply_weights(self) -> None:
         """Weights an admin applied (stored, so every process follows) override the configured ones."""

@@ -288,7 +288,9 @@ class Profile(Base):
     years_experience: Mapped[int | None] = mapped_column(Integer)
     sectors: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow, index=True
+    )
 
     account: Mapped[Account] = relationship(back_populates="profile")
     languages: Mapped[list[ProfileLanguage]] = relationship(
@@ -430,7 +432,9 @@ class Post(Base):
     stipend_eur: Mapped[int | None] = mapped_column(Integer)  # a month
     status: Mapped[str] = mapped_column(String(16), default=PostStatus.DRAFT.value)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow, index=True
+    )
 
     organisation: Mapped[Organisation] = relationship()
     skills: Mapped[list[PostSkill]] = relationship(

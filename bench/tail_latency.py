@@ -58,19 +58,21 @@ async def _wait_ready(base: str, seconds: float = 180) -> None:
     raise RuntimeError("the server did not start")
 
 
-async def _load(base: str, rate: float, seconds: float) -> tuple[list[float], int]:
+async def _load(
+    base: str, rate: float, seconds: float, path: str = PATH, headers: dict[str, str] | None = None
+) -> tuple[list[float], int]:
     """Latencies (ms, from each request's due time) of an open loop at `rate` per second."""
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30, headers=headers) as client:
 
         async def one(due: float) -> None:
             nonlocal errors
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            response = await client.get(PATH)
+            response = await client.get(path)
             if response.status_code != 200:
                 errors += 1
             latencies.append((time.perf_counter() - due) * 1000)

@@ -1,0 +1,202 @@
+"""The matching endpoints under load at registry scale: a live server holding 100,000 profiles.
+
+The demo data (organisations, posts, 300 members, their embeddings) plus profile rows imported from a CSV up
+to `--profiles`, whose embeddings are written into the store as random unit vectors (encoding 100,000 texts
+takes about an hour on two cores, and latency does not depend on what the vectors mean). The server
+(`diaspora serve`, SQLite, embedded defaults) then loads them in bulk at start, as a real one does from its
+store. An open-loop client (each request timestamped against the moment it was due, so a stall delays
+everything queued behind it, as people see it) sends each endpoint `--rate` requests a second for
+`--seconds`: a post's ranked candidates as its organisation's staff, a member's recommendations, and, as the
+baseline in the same run, the public list of posts.
+
+    python bench/api_load.py [--profiles 100000] [--rate 50] [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import numpy as np
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from tail_latency import _environment, _load, _percentile, _server, _wait_ready
+
+from diaspora.matching.texts import profile_text, text_hash
+from diaspora.platform.db.models import Embedding, Profile, utcnow
+from diaspora.platform.demo.load import DEMO_PASSWORD
+from diaspora.platform.imports.services import import_file
+from diaspora.platform.matches.documents import profile_document
+from diaspora.platform.matches.engine import PROFILE_LOAD
+from diaspora.platform.wiring import open_database
+from ingest import write_csv
+
+STAFF, MEMBER = "staff1@demo.example", "member1@demo.example"
+
+
+def _cli(data: Path, *command: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "diaspora.platform.cli", *command],
+        env=_environment(data, True),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def _synthetic_embeddings(url: str, rng: np.random.Generator) -> int:
+    """Random unit vectors, stored for every profile that has none, under the demo's model, with the hash
+    of the profile's text (so the server takes them for its own)."""
+    database = Path(url.split("///", 1)[1])
+    with sqlite3.connect(database) as plain:
+        model_id, dimension = plain.execute(
+            "SELECT model_id, dimension FROM embeddings WHERE entity_type = 'profile' LIMIT 1"
+        ).fetchone()
+        missing = [
+            uuid.UUID(hex=row[0])
+            for row in plain.execute(
+                "SELECT id FROM profiles WHERE id NOT IN "
+                "(SELECT entity_id FROM embeddings WHERE entity_type = 'profile')"
+            )
+        ]
+    engine = open_database(url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        for first in range(0, len(missing), 2_000):
+            chunk = missing[first : first + 2_000]
+            async with sessions() as session:
+                # The hash of each profile's canonical text, as the matcher computes it: a stored vector
+                # whose hash differs would be encoded again in the background.
+                profiles = (
+                    await session.scalars(select(Profile).where(Profile.id.in_(chunk)).options(*PROFILE_LOAD))
+                ).all()
+                hashes = {p.id: text_hash(profile_text(profile_document(p))) for p in profiles}
+            vectors = rng.standard_normal((len(chunk), dimension)).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            now = utcnow()
+            rows = [
+                {
+                    "id": uuid.uuid4(),
+                    "entity_type": "profile",
+                    "entity_id": profile_id,
+                    "model_id": model_id,
+                    "text_hash": hashes[profile_id],
+                    "dimension": dimension,
+                    "vector": vector.tobytes(),
+                    "updated_at": now,
+                }
+                for profile_id, vector in zip(chunk, vectors, strict=True)
+            ]
+            async with sessions() as session, session.begin():
+                await session.execute(insert(Embedding.__table__), rows)
+    finally:
+        await engine.dispose()
+    return len(missing)
+
+
+def _a_post_of(url: str, email: str) -> str:
+    with sqlite3.connect(Path(url.split("///", 1)[1])) as plain:
+        (post_id,) = plain.execute(
+            "SELECT posts.id FROM posts JOIN accounts ON accounts.organisation_id = posts.organisation_id "
+            "WHERE accounts.email = ? ORDER BY posts.created_at LIMIT 1",
+            (email,),
+        ).fetchone()
+    return str(uuid.UUID(hex=post_id))
+
+
+async def _token(base: str, email: str) -> dict[str, str]:
+    async with httpx.AsyncClient(base_url=base) as client:
+        response = await client.post("/api/auth/login", json={"email": email, "password": DEMO_PASSWORD})
+        response.raise_for_status()
+        return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+async def _measure(
+    base: str, post_id: str, rate: float, seconds: float
+) -> dict[str, tuple[list[float], int]]:
+    await _wait_ready(base)
+    staff, member = await _token(base, STAFF), await _token(base, MEMBER)
+    targets = {
+        "GET /api/posts (baseline)": ("/api/posts?limit=20", None),
+        "GET /api/posts/{id}/matches": (f"/api/posts/{post_id}/matches?limit=20", staff),
+        "GET /api/profiles/me/recommendations": ("/api/profiles/me/recommendations?limit=20", member),
+    }
+    # The first matching request waits for the index to load (in bulk) and the models to warm up.
+    async with httpx.AsyncClient(base_url=base, timeout=600) as client:
+        started = time.perf_counter()
+        (await client.get(targets["GET /api/posts/{id}/matches"][0], headers=staff)).raise_for_status()
+        print(f"# first matching request (index loaded): {time.perf_counter() - started:.1f} s", flush=True)
+    await asyncio.sleep(20)  # the warm-up and the compact code's build finish in the background
+    results = {}
+    for name, (path, headers) in targets.items():
+        await _load(base, rate, 3, path, headers)  # caches filled
+        results[name] = await _load(base, rate, seconds, path, headers)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--profiles", type=int, default=100_000)
+    parser.add_argument("--rate", type=float, default=50.0, help="requests per second")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        url = f"sqlite+aiosqlite:///{data / 'diaspora.sqlite3'}"
+        _cli(data, "demo", "--profiles", "300")
+        _cli(data, "embeddings", "sync")
+        _cli(data, "search", "sync")
+        csv = data / "registry.csv"
+        write_csv(csv, max(0, args.profiles - 300))
+        started = time.perf_counter()
+        engine = open_database(url)
+        report = asyncio.run(
+            import_file(async_sessionmaker(engine, expire_on_commit=False), "profiles", csv, source="bench")
+        )
+        asyncio.run(engine.dispose())
+        written = asyncio.run(_synthetic_embeddings(url, np.random.default_rng(3)))
+        print(
+            f"# {report.created:,} profiles imported and {written:,} vectors stored in "
+            f"{time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+        post_id = _a_post_of(url, STAFF)
+        # The demo's snapshot predates the import: without it, the server loads every stored vector in bulk
+        # (what a process does at first start), rather than catching up through the regular path.
+        shutil.rmtree(data / "snapshots", ignore_errors=True)
+        with _server(data, True) as base:
+            results = asyncio.run(_measure(base, post_id, args.rate, args.seconds))
+    print(
+        f"\n$ python bench/api_load.py --profiles {args.profiles} --rate {args.rate:g} "
+        f"--seconds {args.seconds:g}"
+    )
+    print(
+        f"{args.profiles:,} profiles, {args.rate:g} requests/s for {args.seconds:g} s each, open loop, SQLite"
+    )
+    print("| endpoint | p50 ms | p99 ms | p99.9 ms | max ms | errors |")
+    print("|---|---|---|---|---|---|")
+    for name, (latencies, errors) in results.items():
+        print(
+            f"| {name} | {statistics.median(latencies):.1f} | {_percentile(latencies, 99):.1f} | "
+            f"{_percentile(latencies, 99.9):.1f} | {max(latencies):.1f} | {errors} |"
+        )
+    baseline = _percentile(results["GET /api/posts (baseline)"][0], 99)
+    for name, (latencies, _) in results.items():
+        if "baseline" not in name:
+            print(f"p99 {name} / baseline: {_percentile(latencies, 99) / baseline:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

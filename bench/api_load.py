@@ -19,8 +19,6 @@ import asyncio
 import shutil
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -30,7 +28,7 @@ import httpx
 import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from tail_latency import _environment, _load, _percentile, _server, _wait_ready
+from tail_latency import _cli, _load, _percentile, _server, _wait_ready
 
 from diaspora.matching.texts import profile_text, text_hash
 from diaspora.platform.db.models import Embedding, Profile, utcnow
@@ -42,16 +40,6 @@ from diaspora.platform.wiring import open_database
 from ingest import write_csv
 
 STAFF, MEMBER = "staff1@demo.example", "member1@demo.example"
-
-
-def _cli(data: Path, *command: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "diaspora.platform.cli", *command],
-        env=_environment(data, True),
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 async def _synthetic_embeddings(url: str, rng: np.random.Generator) -> int:

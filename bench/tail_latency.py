@@ -45,6 +45,17 @@ def _environment(data: Path, freeze: bool) -> dict[str, str]:
     }
 
 
+def _cli(data: Path, *command: str) -> None:
+    """One `diaspora` command over the data folder, quietly."""
+    subprocess.run(
+        [sys.executable, "-m", "diaspora.platform.cli", *command],
+        env=_environment(data, True),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 async def _wait_ready(base: str, seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     async with httpx.AsyncClient(base_url=base) as client:
@@ -128,13 +139,7 @@ def main() -> None:
             ["embeddings", "sync"],
             ["search", "sync"],
         ):
-            subprocess.run(
-                [sys.executable, "-m", "diaspora.platform.cli", *command],
-                env=_environment(data, True),
-                check=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            _cli(data, *command)
         for name, freeze in (("heap frozen after start (default)", True), ("not frozen (baseline)", False)):
             with _server(data, freeze) as base:
                 results[name] = asyncio.run(_measure(base, args.rate, args.seconds))

@@ -116,6 +116,19 @@ def test_posts_snapshot_and_broken_or_foreign_snapshots_are_refused(tmp_path: Pa
         PostIndex.load(tmp_path / "posts")
 
 
+def _with_sessions(api: Api, settings: Settings, body: Any) -> Any:
+    """Run `body(sessions)` on the test client's event loop over an engine of its own."""
+
+    async def run() -> Any:
+        database = open_database(settings.effective_database_url)
+        try:
+            return await body(async_sessionmaker(database, expire_on_commit=False))
+        finally:
+            await database.dispose()
+
+    return api.client.blocking_portal.call(run)
+
+
 def _engine(settings: Settings, sessions: Any, **changes: Any) -> MatchingEngine:
     return MatchingEngine(settings.model_copy(update=changes), sessions, encoder=HashedEncoder())
 
@@ -127,14 +140,7 @@ def test_a_starting_process_opens_the_snapshot_and_catches_up(api: Api, settings
     me = [uuid.UUID(api.client.get("/api/profiles/me", headers=m).json()["id"]) for m in members]
 
     def phase(body: Any) -> Any:
-        async def run() -> Any:
-            engine = open_database(settings.effective_database_url)
-            try:
-                return await body(async_sessionmaker(engine, expire_on_commit=False))
-            finally:
-                await engine.dispose()
-
-        return api.client.blocking_portal.call(run)
+        return _with_sessions(api, settings, body)
 
     async def take_snapshot(sessions: Any) -> None:
         first = _engine(settings, sessions)
@@ -241,14 +247,7 @@ def test_a_refresh_reads_again_only_what_changed_since_it_was_indexed(api: Api, 
         assert (changed.reused, changed.encoded) == (0, 1)
         assert (await engine.refresh()).encoded == 0
 
-    async def run() -> None:
-        database = open_database(settings.effective_database_url)
-        try:
-            await body(async_sessionmaker(database, expire_on_commit=False))
-        finally:
-            await database.dispose()
-
-    api.client.blocking_portal.call(run)
+    _with_sessions(api, settings, body)
 
 
 def test_scoring_documents_are_remembered_until_their_profile_changes(api: Api, settings: Settings) -> None:
@@ -276,14 +275,7 @@ def test_scoring_documents_are_remembered_until_their_profile_changes(api: Api, 
             changed = await engine.profile_documents(session, [profile_id])
         assert changed[profile_id].headline == "Cardiac surgeon"  # ...then the change is read
 
-    async def run() -> None:
-        database = open_database(settings.effective_database_url)
-        try:
-            await body(async_sessionmaker(database, expire_on_commit=False))
-        finally:
-            await database.dispose()
-
-    api.client.blocking_portal.call(run)
+    _with_sessions(api, settings, body)
 
 
 def test_refreshes_asked_for_while_one_runs_are_served_by_the_next_one(
@@ -310,11 +302,4 @@ def test_refreshes_asked_for_while_one_runs_are_served_by_the_next_one(
         await engine.refresh()
         assert runs == 3  # a call made after they finished gets its own
 
-    async def run() -> None:
-        database = open_database(settings.effective_database_url)
-        try:
-            await body(async_sessionmaker(database, expire_on_commit=False))
-        finally:
-            await database.dispose()
-
-    api.client.blocking_portal.call(run)
+    _with_sessions(api, settings, body)

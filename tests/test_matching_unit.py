@@ -298,13 +298,19 @@ def _no_scan(*_: object) -> np.ndarray:
     raise AssertionError("scanned the whole matrix")
 
 
+@pytest.fixture
+def short_shortlists(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shortlists well short of a test's index, so that what the compact code leaves out shows."""
+    monkeypatch.setattr(index_module, "SHORTLIST", 50)
+    monkeypatch.setattr(index_module, "SHORTLIST_PER_RESULT", 10)
+
+
+@pytest.mark.usefixtures("short_shortlists")
 def test_broad_filters_on_a_large_index_are_served_from_the_compact_code(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """From `compact_min_rows` up, a query whose filters keep most rows is shortlisted by the compact code
     and the shortlist scored exactly: nearly the exact answer, without reading the whole matrix."""
-    monkeypatch.setattr(index_module, "SHORTLIST", 300)  # a shortlist well short of the index
-    monkeypatch.setattr(index_module, "SHORTLIST_PER_RESULT", 10)
     index, vectors = _compact_index()
     assert index.update_compact()
     assert index.compact_rows == 5_000
@@ -323,11 +329,10 @@ def test_broad_filters_on_a_large_index_are_served_from_the_compact_code(
     assert np.mean(found) >= 0.9
 
 
+@pytest.mark.usefixtures("short_shortlists")
 def test_rows_changed_added_or_removed_after_coding_are_ranked_by_what_they_are_now(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(index_module, "SHORTLIST", 50)
-    monkeypatch.setattr(index_module, "SHORTLIST_PER_RESULT", 10)
     index, vectors = _compact_index()
     index.update_compact()
     monkeypatch.setattr(index, "similarities", _no_scan)
@@ -354,11 +359,10 @@ def test_rows_changed_added_or_removed_after_coding_are_ranked_by_what_they_are_
     assert index._stale == set()
 
 
+@pytest.mark.usefixtures("short_shortlists")
 def test_rows_changed_while_the_code_is_built_are_scored_exactly_afterwards(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(index_module, "SHORTLIST", 50)
-    monkeypatch.setattr(index_module, "SHORTLIST_PER_RESULT", 10)
     index, _ = _compact_index()
     query = np.zeros(32, dtype=np.float32)
     query[0] = 1.0

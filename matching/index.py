@@ -339,10 +339,11 @@ class VectorIndex:
         self._changing = set()
         try:
             fresh = CompactScan(self._vectors[:size])
+            with self._compact_lock:
+                self._compact, self._stale = fresh, set()  # from here on, changes are marked stale...
         finally:
             changing, self._changing = self._changing, None
-        with self._compact_lock:
-            self._compact, self._stale = fresh, {row for row in changing if row < size}
+        self._stale.update(row for row in changing if row < size)  # ...as are those made during the build
 
     def code_appended(self) -> None:
         """Code the rows appended since the compact code was built (quick: a few rows a refresh)."""

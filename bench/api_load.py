@@ -144,6 +144,7 @@ def main() -> None:
         data = Path(tmp)
         url = f"sqlite+aiosqlite:///{data / 'diaspora.sqlite3'}"
         _cli(data, "demo", "--profiles", "300")
+        _cli(data, "embeddings", "prepare")  # occupation labels encoded once, not by the server under load
         _cli(data, "embeddings", "sync")
         _cli(data, "search", "sync")
         csv = data / "registry.csv"

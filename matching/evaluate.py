@@ -1,7 +1,8 @@
 """Evaluation harness: ranking quality of the matcher against a TF-IDF baseline, in both directions.
 
     python -m diaspora.matching.evaluate --profiles P.jsonl --posts Q.jsonl --qrels R.tsv \
-        [--model M] [--no-occupations] [--hold-out-labels profiles|posts] [--out metrics.json]
+        [--model M] [--no-occupations] [--no-meaning-links] [--hold-out-labels profiles|posts] \
+        [--out metrics.json]
 
 Systems, all in one run: `matcher` (the product's: semantic similarity fused with occupation links, and the
 other components where the data has them), `semantic` (the same matcher without occupation links: the
@@ -27,11 +28,12 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from diaspora.matching import e5
 from diaspora.matching.documents import PostDocument, ProfileDocument, Skill
 from diaspora.matching.encoder import BLENDED_MODEL, Encoder, get_encoder
 from diaspora.matching.index import Dtype, PostIndex, ProfileIndex
 from diaspora.matching.metrics import METRICS, evaluate_rankings
-from diaspora.matching.occupations import OccupationLinker, packaged_linker
+from diaspora.matching.occupations import LabelVectors, OccupationLinker, packaged_linker, read_occupations
 from diaspora.matching.ranker import Ranker
 from diaspora.matching.texts import post_text, profile_text
 
@@ -251,15 +253,31 @@ def _timed(run: Callable[[], tuple[Rankings, Rankings]], data: LabelledSet) -> d
     }
 
 
-def occupation_linker(data: LabelledSet, hold_out: str | None = None) -> OccupationLinker:
+def occupation_linker(
+    data: LabelledSet,
+    hold_out: str | None = None,
+    *,
+    by_meaning: Encoder | None = None,
+    progress: bool = False,
+) -> OccupationLinker:
     """The packaged linker, or, with `hold_out` ("profiles" or "posts"), one that does not know the labels
     those records are titled with: for sets built from the taxonomy itself (`bench/make_esco_set.py`),
     whose profiles are titled with the taxonomy's own labels, so that linking is measured on names it has
-    not seen rather than looked up."""
-    if hold_out is None:
+    not seen rather than looked up. With `by_meaning`, titles no label spells are linked by meaning with
+    that encoder (its label vectors prepared now: minutes the first time, then opened from the cache)."""
+    if hold_out is None and by_meaning is None:
         return packaged_linker()
-    titles = [p.headline for p in data.profiles] if hold_out == "profiles" else [p.title for p in data.posts]
-    return OccupationLinker(without_labels=titles)
+    titles: list[str] = []
+    if hold_out is not None:
+        titles = (
+            [p.headline for p in data.profiles] if hold_out == "profiles" else [p.title for p in data.posts]
+        )
+    occupations = read_occupations()
+    vectors = None
+    if by_meaning is not None:
+        vectors = LabelVectors(by_meaning, occupations, e5.cache_dir())
+        vectors.prepare(show_progress=progress)
+    return OccupationLinker(occupations, without_labels=titles, by_meaning=vectors)
 
 
 def evaluate(
@@ -270,6 +288,7 @@ def evaluate(
     progress: bool = False,
     occupations: bool = True,
     hold_out_labels: str | None = None,
+    meaning_links: bool = True,
 ) -> dict[str, Any]:
     """Metrics of the matcher, of its semantic channel alone and of the TF-IDF baseline on one labelled
     set, computed in the same run."""
@@ -277,7 +296,11 @@ def evaluate(
     started = time.perf_counter()
     dimension = encoder.dimension  # load the model outside the timed runs: it is paid once per process
     load_time = round(time.perf_counter() - started, 3)
-    linker = occupation_linker(data, hold_out_labels) if occupations else None
+    linker = None
+    if occupations:
+        linker = occupation_linker(
+            data, hold_out_labels, by_meaning=encoder if meaning_links else None, progress=progress
+        )
     return {
         "model": model,
         "dtype": dtype,
@@ -291,6 +314,7 @@ def evaluate(
         else {
             "labels": linker.label_count,
             "held_out": hold_out_labels,
+            "by_meaning": linker.by_meaning is not None,
         },
         "matcher": _timed(
             lambda: rank_with_matcher(data, encoder, dtype=dtype, progress=progress, linker=linker), data
@@ -340,6 +364,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-occupations", action="store_true", help="do not link titles to taxonomy occupations"
     )
     parser.add_argument(
+        "--no-meaning-links",
+        action="store_true",
+        help="link titles to occupations by spelling only (not also by meaning, with the encoder)",
+    )
+    parser.add_argument(
         "--hold-out-labels",
         choices=("profiles", "posts"),
         help="leave the labels these records are titled with out of the taxonomy (for sets built from it)",
@@ -358,6 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress=sys.stderr.isatty(),
         occupations=not args.no_occupations,
         hold_out_labels=args.hold_out_labels,
+        meaning_links=not args.no_meaning_links,
     )
     print(format_table(report))
     if args.out:

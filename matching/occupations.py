@@ -13,6 +13,13 @@ confidence is its best label's similarity. A title keeps its best `TOP`
 occupations whose confidence reaches `FLOOR` and `RELATIVE` of the best one's, so an unclear title keeps
 its few plausible readings and a clear one keeps one.
 
+A title no label spells closely enough (most titles written in Albanian, Serbian, Macedonian or German:
+ESCO's labels here are English) can be linked **by meaning** instead (`LabelVectors`): every label encoded
+once by the matcher's own multilingual encoder and kept in the model cache, the title linked to the
+occupations whose labels its vector is closest to, the confidence read through the encoder's calibration
+(`calibration.py`), at `DENSE_FLOOR` or more. Spelling decides where it can: on the English dev set the
+n-gram links are right more often than the nearest labels by meaning, and meaning only fills their gaps.
+
 Two linked texts then agree (`occupation_fit`) by the occupations they share (the geometric mean of the two
 confidences) or, failing that, by the ISCO unit group they share, at half that. Scoring uses the agreement as
 one component beside semantic similarity (`scoring.py`), and the explanation names the occupation.
@@ -24,9 +31,12 @@ Commission Decision 2011/833/EU, with attribution.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import logging
 import re
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,16 +46,25 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from diaspora.matching.calibration import calibration_for
 from diaspora.matching.scripts import fold
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from diaspora.matching.encoder import Encoder
+
+log = logging.getLogger("diaspora.matching")
 
 PACKAGED = Path(__file__).with_name("occupations.json.gz")
 TOP = 3  # readings kept for one title
 FLOOR = 0.6  # least label similarity for a link
 RELATIVE = 0.85  # a reading is kept only if it is nearly as good as the best one
 FAMILY = 0.5  # agreement on the ISCO unit group alone counts half
+# Least calibrated similarity of a title to an occupation's closest label for a link by meaning: nearer
+# "the same thing" than a spelled link needs, since encoders place neighbouring occupations close.
+DENSE_FLOOR = 0.75
+LABEL_VECTORS_VERSION = 1  # bump when what is encoded for a label changes
 _BATCH = 256
 _PARTS = re.compile(r"[,;:()\[\]/|]| - | \u2013 | \u2014 ")
 
@@ -86,6 +105,63 @@ def read_occupations(path: Path = PACKAGED) -> list[Occupation]:
     ]
 
 
+def _label_rows(occupations: Sequence[Occupation]) -> tuple[list[str], list[int]]:
+    """Every distinct label of every occupation, grouped by occupation, and the occupation of each."""
+    labels: list[str] = []
+    owners: list[int] = []
+    for number, occupation in enumerate(occupations):
+        for label in dict.fromkeys((occupation.label, *occupation.labels)):
+            if fold(label):
+                labels.append(label)
+                owners.append(number)
+    return labels, owners
+
+
+class LabelVectors:
+    """Every occupation label encoded by one encoder, for links by meaning: computed once (minutes on
+    two CPU cores for ESCO's 33,416 labels) and saved in `folder` under a name that identifies the model
+    and the labels, then opened memory-mapped (the processes of a host share its pages).
+
+    `prepare` computes or opens them; until it has, `vectors` is None and titles are linked by spelling
+    alone, so a process can start serving while another thread prepares them."""
+
+    def __init__(self, encoder: Encoder, occupations: Sequence[Occupation], folder: Path) -> None:
+        self.encoder = encoder
+        self.labels, _ = _label_rows(occupations)
+        identity = "\n".join([f"v{LABEL_VECTORS_VERSION}", encoder.model_id, *self.labels])
+        key = hashlib.sha256(identity.encode()).hexdigest()[:16]
+        self.path = folder / f"occupation-labels-{key}.npy"
+        self.vectors: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return self.vectors is not None
+
+    def open(self) -> bool:
+        """Open the saved vectors if they are there (cheap when they are not); returns `ready`."""
+        with self._lock:
+            if self.vectors is None and self.path.exists():
+                vectors = np.load(self.path, mmap_mode="r")
+                if vectors.shape != (len(self.labels), self.encoder.dimension):
+                    raise ValueError(f"{self.path}: {vectors.shape} vectors for {len(self.labels)} labels")
+                self.vectors = vectors
+            return self.vectors is not None
+
+    def prepare(self, *, show_progress: bool = False) -> None:
+        """Open the saved vectors, or encode every label and save them (the file appears whole or not at
+        all, so processes that open it meanwhile never see half of it)."""
+        if self.open():
+            return
+        log.info("encoding %d occupation labels with %s (once)", len(self.labels), self.encoder.model_id)
+        vectors = self.encoder.encode(self.labels, batch_size=128, show_progress=show_progress)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(f"{self.path.stem}.{uuid.uuid4().hex}.partial.npy")
+        np.save(partial, vectors.astype(np.float32))
+        partial.replace(self.path)
+        self.open()
+
+
 class OccupationLinker:
     """Links titles to occupations. Thread-safe; recent titles are remembered."""
 
@@ -95,13 +171,17 @@ class OccupationLinker:
         *,
         without_labels: Iterable[str] = (),
         cache_size: int = 50_000,
+        by_meaning: LabelVectors | None = None,
     ) -> None:
         """`occupations`: the packaged ESCO ones when None. `without_labels`: labels to leave out (folded
         comparison), for measuring on a labelled set whose queries are themselves taxonomy labels: the
         linker then knows every other name of an occupation, but not the very words of the query. The
-        label index is built on first use (about two seconds)."""
+        label index is built on first use (about two seconds). `by_meaning`: the labels' vectors (of the
+        same occupations), to link by meaning the titles no label spells, once they are prepared."""
         self._given = None if occupations is None else list(occupations)
         self._left_out = {fold(label) for label in without_labels}
+        self.by_meaning = by_meaning
+        self._meaning_ready = False  # whether the links remembered were made with links by meaning
         self._built = False
         self._cache: OrderedDict[str, tuple[OccupationLink, ...]] = OrderedDict()
         self._cache_size = cache_size
@@ -114,17 +194,15 @@ class OccupationLinker:
             from sklearn.feature_extraction.text import TfidfVectorizer
 
             self.occupations = read_occupations() if self._given is None else self._given
-            labels: list[str] = []
-            owners: list[int] = []
-            self._label_text: list[str] = []
-            for number, occupation in enumerate(self.occupations):
-                for label in dict.fromkeys((occupation.label, *occupation.labels)):
-                    folded = fold(label)
-                    if folded and folded not in self._left_out:
-                        labels.append(folded)
-                        owners.append(number)
-                        self._label_text.append(label)
-            self._owners = np.asarray(owners)
+            all_labels, all_owners = _label_rows(self.occupations)
+            # The rows of the labels kept (the label vectors are kept for every label, in this order).
+            self._kept_rows = np.asarray(
+                [row for row, label in enumerate(all_labels) if fold(label) not in self._left_out],
+                dtype=np.int64,
+            )
+            self._label_text = [all_labels[row] for row in self._kept_rows]
+            labels = [fold(label) for label in self._label_text]
+            self._owners = np.asarray([all_owners[row] for row in self._kept_rows])
             # Labels are grouped by occupation: the first label of each group starts a segment.
             self._starts = np.flatnonzero(np.r_[True, np.diff(self._owners) != 0])
             self._segment_owner = self._owners[self._starts]
@@ -147,7 +225,11 @@ class OccupationLinker:
         self._build()
         keys = [fold(t) for t in texts]
         found: dict[str, tuple[OccupationLink, ...]] = {}
+        meaning = self.by_meaning is not None and self.by_meaning.ready
         with self._lock:
+            if meaning != self._meaning_ready:  # links remembered before meaning was ready may be missing
+                self._cache.clear()
+                self._meaning_ready = meaning
             for key in keys:
                 if key in self._cache:
                     self._cache.move_to_end(key)
@@ -157,6 +239,13 @@ class OccupationLinker:
             batch = missing[first : first + _BATCH]
             for key, links in zip(batch, self._link_batch(batch), strict=True):
                 found[key] = links
+            unspelled = [k for k in batch if k and not found[k]]
+            if meaning and unspelled:
+                originals = {fold(t): t for t in texts}
+                for key, links in zip(
+                    unspelled, self._link_by_meaning([originals[k] for k in unspelled]), strict=True
+                ):
+                    found[key] = links
         with self._lock:
             for key in missing:
                 self._cache[key] = found[key]
@@ -206,11 +295,54 @@ class OccupationLinker:
             out.append(tuple(links))
         return out
 
+    def _link_by_meaning(self, texts: Sequence[str]) -> list[tuple[OccupationLink, ...]]:
+        """Links of titles by the labels closest to them in the encoder's space (each occupation scored
+        by its closest label, calibrated as the encoder's similarities are)."""
+        assert self.by_meaning is not None
+        assert self.by_meaning.vectors is not None
+        encoder = self.by_meaning.encoder
+        calibration = calibration_for(encoder.model_id)
+        vectors = encoder.encode_cached(list(texts))
+        similarity = np.asarray(vectors @ np.asarray(self.by_meaning.vectors[self._kept_rows]).T)
+        best_label = np.maximum.reduceat(similarity, self._starts, axis=1)
+        out: list[tuple[OccupationLink, ...]] = []
+        for row in range(len(texts)):
+            order = np.argsort(-best_label[row], kind="stable")[:TOP]
+            fits = [calibration.fit(float(best_label[row, segment])) for segment in order]
+            links = []
+            for segment, confidence in zip(order, fits, strict=True):
+                if confidence < DENSE_FLOOR or confidence < RELATIVE * fits[0]:
+                    break
+                start = self._starts[segment]
+                end = self._starts[segment + 1] if segment + 1 < len(self._starts) else len(self._owners)
+                matched = start + int(np.argmax(similarity[row, start:end]))
+                occupation = self.occupations[int(self._segment_owner[segment])]
+                links.append(
+                    OccupationLink(
+                        uri=occupation.uri,
+                        label=occupation.label,
+                        isco=occupation.isco,
+                        confidence=round(confidence, 4),
+                        matched_label=self._label_text[matched],
+                    )
+                )
+            out.append(tuple(links))
+        return out
+
 
 @cache
 def packaged_linker() -> OccupationLinker:
     """The linker over the packaged ESCO occupations, one per process (built on first use)."""
     return OccupationLinker()
+
+
+@cache
+def linker_by_meaning(encoder: Encoder, folder: Path) -> OccupationLinker:
+    """The linker over the packaged ESCO occupations that also links by meaning with `encoder`, its label
+    vectors kept in `folder`, one per encoder and folder in a process. Its `by_meaning` is to be opened
+    or prepared by the caller; until then it links by spelling."""
+    occupations = read_occupations()
+    return OccupationLinker(occupations, by_meaning=LabelVectors(encoder, occupations, folder))
 
 
 def occupation_fit(first: Sequence[OccupationLink], second: Sequence[OccupationLink]) -> OccupationFit | None:

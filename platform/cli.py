@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -181,12 +182,21 @@ def embeddings_sync() -> None:
 @embeddings.command("prepare")
 def embeddings_prepare() -> None:
     """Make the configured encoder ready offline: convert the packaged multilingual model once (into
-    DIASPORA_MODEL_CACHE) and load it. Images run this at build time; otherwise the first use does."""
+    DIASPORA_MODEL_CACHE) and load it, and encode the occupation labels for links by meaning (minutes, once).
+    Images run this at build time; otherwise the first use does (the labels: the background jobs)."""
     from diaspora.matching.encoder import get_encoder
 
     settings = get_settings()
     encoder = get_encoder(settings.embedding_model)
     click.echo(f"model {encoder.model_id}: {encoder.dimension} dimensions, ready")
+    if settings.match_link_by_meaning and settings.match_weight_occupation > 0:
+        from diaspora.matching import e5
+        from diaspora.matching.occupations import linker_by_meaning
+
+        vectors = linker_by_meaning(encoder, e5.cache_dir()).by_meaning
+        assert vectors is not None
+        vectors.prepare(show_progress=sys.stderr.isatty())
+        click.echo(f"occupation labels for links by meaning: {vectors.path}")
 
 
 @main.group("import")

@@ -59,11 +59,13 @@ class BackgroundJobs:
         # Keeping the embedding store current here means requests rarely have to encode anything.
         report = await self.matching.refresh()
         snapshot = await self.matching.save_snapshot()
+        labels = self.matching.start_preparing_label_vectors()  # once per model and machine
         return {
             "expired_sessions_purged": purged,
             "invitations_expired": expired,
             "embeddings_encoded": report.encoded,
             "profile_snapshots_written": int(snapshot),
+            "occupation_label_encodings_started": int(labels),
         }
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:

@@ -144,10 +144,22 @@ class Settings(BaseSettings):
         "from the database.",
     )
     match_rerank_depth: int = Field(default=200, ge=10, le=5000, description="Candidates scored in full.")
+    match_refresh_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=300,
+        description="A matching request brings the matcher up to date with what other processes wrote once "
+        "its last refresh is older than this (what this process writes is seen at once); 0: every request.",
+    )
     match_compact_min_rows: int = Field(
         default=50_000,
         ge=1_000,
         description="Profiles from which broad filters are served from a compact code of the index.",
+    )
+    match_link_by_meaning: bool = Field(
+        default=True,
+        description="Link titles no occupation label spells (most that are not English) to occupations by "
+        "meaning too, with the encoder; its label vectors are encoded once per model in the model cache.",
     )
     match_weight_semantic: float = Field(default=0.55, ge=0)
     match_weight_occupation: float = Field(default=0.30, ge=0)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from diaspora.platform.db.engine import build_engine
 from diaspora.platform.jobs import BackgroundJobs
+from diaspora.platform.matches import changes
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.notifications.mail import MailSender
 from diaspora.platform.search import tracking
@@ -21,8 +22,10 @@ from diaspora.platform.settings import Settings
 
 
 def open_database(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An engine whose sessions write outbox events for every change search must learn about."""
+    """An engine whose sessions write outbox events for every change search must learn about, and
+    count their commits to what the matcher ranks (`matches.changes`)."""
     tracking.install()  # idempotent: one set of hooks per process
+    changes.install()  # the matcher learns at once of this process's writes to what it ranks
     return build_engine(url, echo=echo)
 
 

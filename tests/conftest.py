@@ -101,6 +101,9 @@ def make_settings(database_url: str, data_dir: Path) -> Settings:
         # Search by words alone unless a test is about meaning (those turn it on, and are marked slow):
         # otherwise every test that indexes a record would load the encoder and encode it.
         search_hybrid=False,
+        # Links by meaning encode 33,416 occupation labels once per model (minutes): tests about them
+        # turn them on with an encoder of their own.
+        match_link_by_meaning=False,
     )
 
 

@@ -47,7 +47,12 @@ def _missing() -> str | None:
 @pytest.fixture(scope="module")
 def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data_dir = tmp_path_factory.mktemp("live")
-    return Settings(data_dir=data_dir, search_sync_interval_seconds=0.5, auth_attempts_per_minute=1000)
+    return Settings(
+        data_dir=data_dir,
+        search_sync_interval_seconds=0.5,
+        auth_attempts_per_minute=1000,
+        match_link_by_meaning=False,  # its background jobs would encode 33,416 occupation labels (minutes)
+    )
 
 
 @pytest.fixture(scope="module")

@@ -63,13 +63,16 @@ def test_create_admin_validates_input(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_embeddings_prepare_converts_the_multilingual_model_into_the_cache(tmp_path: Path) -> None:
     cache = tmp_path / "models"
-    done = _run("embeddings", "prepare", data_dir=tmp_path, DIASPORA_MODEL_CACHE=str(cache))
+    # (Links by meaning would also encode 33,416 occupation labels here, minutes: tests/test_occupations.py
+    # covers their preparation with an encoder of its own.)
+    quick = {"DIASPORA_MODEL_CACHE": str(cache), "DIASPORA_MATCH_LINK_BY_MEANING": "false"}
+    done = _run("embeddings", "prepare", data_dir=tmp_path, **quick)
     assert done.returncode == 0, done.stderr
     assert "768 dimensions, ready" in done.stdout  # the default blend: e5 (384) and MiniLM (384)
     (converted,) = [p for p in cache.iterdir() if p.is_dir()]
     assert (converted / "modules.json").exists()
     assert (converted / "tokenizer.json").exists()
-    again = _run("embeddings", "prepare", data_dir=tmp_path, DIASPORA_MODEL_CACHE=str(cache))
+    again = _run("embeddings", "prepare", data_dir=tmp_path, **quick)
     assert again.returncode == 0  # converted once: the second run finds it
     assert [p for p in cache.iterdir() if p.is_dir()] == [converted]
 

@@ -69,6 +69,7 @@ class Server:
             "DIASPORA_MIGRATE_ON_START": "false",
             "DIASPORA_WARM_UP_ON_START": "false",
             "DIASPORA_SEARCH_HYBRID": "false",
+            "DIASPORA_MATCH_LINK_BY_MEANING": "false",  # no minutes of encoding occupation labels
             "DIASPORA_JOB_LEASE_SECONDS": str(LEASE_SECONDS),
             "DIASPORA_SEARCH_SYNC_INTERVAL_SECONDS": "0.3",
             "DIASPORA_AUTH_ATTEMPTS_PER_MINUTE": "1000",

@@ -78,11 +78,14 @@ async def ranked_profiles(
     A caller holding a write lock (SQLite: the database's) refreshes the engine before taking it and
     passes `refresh=False`, since a refresh writes the embedding store through its own connection."""
     if refresh:
-        await engine.refresh()
+        await engine.refresh_if_stale()
     assert engine.profiles is not None
     assert engine.posts is not None
     document = post_document(post)
     vector = engine.posts.vector_of(document.id)
+    if vector is None and refresh:  # written by another process since the last refresh
+        await engine.refresh()
+        vector = engine.posts.vector_of(document.id)
     if vector is None:  # created after the refresh began; the next request will have it
         return []
     mask = engine.profiles.filter_mask(document)
@@ -154,11 +157,14 @@ async def recommendations_for_member(
         raise PermissionDeniedError("Recommendations are for member accounts.")
     profile = await load_own_profile(session, user.id)
     assert profile is not None
-    await engine.refresh()
+    await engine.refresh_if_stale()
     assert engine.profiles is not None
     assert engine.posts is not None
     document = profile_document(profile)
     vector = engine.profiles.vector_of(document.id)
+    if vector is None:  # written by another process since the last refresh
+        await engine.refresh()
+        vector = engine.profiles.vector_of(document.id)
     if vector is None:
         return PostMatchList(model_id=engine.model_id, items=[])
     mask = engine.posts.filter_mask(document)

@@ -272,15 +272,11 @@ class MatchingEngine:
         self, source: _Source, index: Any, report: SyncReport, progress: Callable[[int], None] | None
     ) -> None:
         started = utcnow()
-        changed = select(source.model.id, source.model.updated_at)
         seen = self._seen.get(source.entity_type)
-        if seen is not None:
-            changed = changed.where(source.model.updated_at >= seen - _LOOKBACK)
+        changed = changed_rows(source.model, None if seen is None else seen - _LOOKBACK)
         async with self.sessions() as session:
             # What the index already holds at the same version is left alone: after an import of many
             # people, every refresh within the look-back would otherwise read them all again.
-            # Not ordered by id in SQL: SQLite would then walk the whole table in id order rather than
-            # the few recent rows through the `updated_at` index (400 ms instead of 2 at 100,000 profiles).
             ids = sorted(
                 entity_id
                 for entity_id, updated_at in (await session.execute(changed)).all()
@@ -466,6 +462,14 @@ class MatchingEngine:
                 index.upsert(document, np.frombuffer(vector, dtype=np.float32), version=_version(updated_at))
                 loaded.add(profile_id)
         return loaded
+
+
+def changed_rows(model: type[Profile] | type[Post], since: datetime | None) -> Any:
+    """Ids and versions of the rows changed since `since` (every row when None). Deliberately unordered:
+    ordered by id, SQLite walks the whole table in id order instead of reading the few recent rows through
+    the `updated_at` index (400 ms instead of 2 at 100,000 profiles, on every refresh)."""
+    query = select(model.id, model.updated_at)
+    return query if since is None else query.where(model.updated_at >= since)
 
 
 async def _drop_missing(

@@ -266,34 +266,10 @@ class OccupationLinker:
         similarity = np.maximum.reduceat(similarity, first_part, axis=0)
         # An occupation's confidence is its best label's; remember which label that was.
         best_label = np.maximum.reduceat(similarity, self._starts, axis=1)
-        out: list[tuple[OccupationLink, ...]] = []
-        for row, text in enumerate(folded):
-            scores = best_label[row]
-            if not text or scores.max(initial=0.0) < FLOOR:
-                out.append(())
-                continue
-            order = np.argsort(-scores, kind="stable")[:TOP]
-            best = float(scores[order[0]])
-            links = []
-            for segment in order:
-                confidence = float(scores[segment])
-                if confidence < FLOOR or confidence < RELATIVE * best:
-                    break
-                start = self._starts[segment]
-                end = self._starts[segment + 1] if segment + 1 < len(self._starts) else len(self._owners)
-                matched = start + int(np.argmax(similarity[row, start:end]))
-                occupation = self.occupations[int(self._segment_owner[segment])]
-                links.append(
-                    OccupationLink(
-                        uri=occupation.uri,
-                        label=occupation.label,
-                        isco=occupation.isco,
-                        confidence=round(min(confidence, 1.0), 4),
-                        matched_label=self._label_text[matched],
-                    )
-                )
-            out.append(tuple(links))
-        return out
+        return [
+            self._links(best_label[row], similarity[row], FLOOR) if text else ()
+            for row, text in enumerate(folded)
+        ]
 
     def _link_by_meaning(self, texts: Sequence[str]) -> list[tuple[OccupationLink, ...]]:
         """Links of titles by the labels closest to them in the encoder's space (each occupation scored
@@ -305,29 +281,40 @@ class OccupationLinker:
         vectors = encoder.encode_cached(list(texts))
         similarity = np.asarray(vectors @ np.asarray(self.by_meaning.vectors[self._kept_rows]).T)
         best_label = np.maximum.reduceat(similarity, self._starts, axis=1)
-        out: list[tuple[OccupationLink, ...]] = []
-        for row in range(len(texts)):
-            order = np.argsort(-best_label[row], kind="stable")[:TOP]
-            fits = [calibration.fit(float(best_label[row, segment])) for segment in order]
-            links = []
-            for segment, confidence in zip(order, fits, strict=True):
-                if confidence < DENSE_FLOOR or confidence < RELATIVE * fits[0]:
-                    break
-                start = self._starts[segment]
-                end = self._starts[segment + 1] if segment + 1 < len(self._starts) else len(self._owners)
-                matched = start + int(np.argmax(similarity[row, start:end]))
-                occupation = self.occupations[int(self._segment_owner[segment])]
-                links.append(
-                    OccupationLink(
-                        uri=occupation.uri,
-                        label=occupation.label,
-                        isco=occupation.isco,
-                        confidence=round(confidence, 4),
-                        matched_label=self._label_text[matched],
-                    )
+        fits = np.clip(
+            (best_label - calibration.unrelated) / (calibration.same - calibration.unrelated), 0, 1
+        )
+        return [self._links(fits[row], similarity[row], DENSE_FLOOR) for row in range(len(texts))]
+
+    def _links(
+        self, confidences: np.ndarray, label_scores: np.ndarray, floor: float
+    ) -> tuple[OccupationLink, ...]:
+        """A title's links from its confidence in each occupation and its score against each label: the
+        best `TOP` occupations at `floor` or more and within `RELATIVE` of the best, each naming the label
+        it was closest to."""
+        order = np.argsort(-confidences, kind="stable")[:TOP]
+        if not len(order) or float(confidences[order[0]]) < floor:
+            return ()
+        best = float(confidences[order[0]])
+        links = []
+        for segment in order:
+            confidence = float(confidences[segment])
+            if confidence < floor or confidence < RELATIVE * best:
+                break
+            start = self._starts[segment]
+            end = self._starts[segment + 1] if segment + 1 < len(self._starts) else len(self._owners)
+            matched = start + int(np.argmax(label_scores[start:end]))
+            occupation = self.occupations[int(self._segment_owner[segment])]
+            links.append(
+                OccupationLink(
+                    uri=occupation.uri,
+                    label=occupation.label,
+                    isco=occupation.isco,
+                    confidence=round(min(confidence, 1.0), 4),
+                    matched_label=self._label_text[matched],
                 )
-            out.append(tuple(links))
-        return out
+            )
+        return tuple(links)
 
 
 @cache

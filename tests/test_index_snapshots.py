@@ -133,6 +133,19 @@ def _engine(settings: Settings, sessions: Any, **changes: Any) -> MatchingEngine
     return MatchingEngine(settings.model_copy(update=changes), sessions, encoder=HashedEncoder())
 
 
+def _count_refreshes(engine: MatchingEngine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A one-item list holding how many refreshes the engine has run since (the caller reads `[0]`)."""
+    runs = [0]
+    original = engine._refresh_all
+
+    async def counted(progress: Any) -> Any:
+        runs[0] += 1
+        return await original(progress)
+
+    monkeypatch.setattr(engine, "_refresh_all", counted)
+    return runs
+
+
 def test_a_starting_process_opens_the_snapshot_and_catches_up(api: Api, settings: Settings) -> None:
     members = [api.register("member") for _ in range(4)]
     for i, member in enumerate(members):
@@ -288,19 +301,11 @@ def test_refreshes_asked_for_while_one_runs_are_served_by_the_next_one(
     async def body(sessions: Any) -> None:
         engine = _engine(settings, sessions, match_snapshots=False)
         await engine.refresh()
-        runs = 0
-        original = engine._refresh_all
-
-        async def counted(progress: Any) -> Any:
-            nonlocal runs
-            runs += 1
-            return await original(progress)
-
-        monkeypatch.setattr(engine, "_refresh_all", counted)
+        runs = _count_refreshes(engine, monkeypatch)
         await asyncio.gather(*(engine.refresh() for _ in range(10)))
-        assert runs == 2  # the first caller's, then one for the nine that asked meanwhile
+        assert runs[0] == 2  # the first caller's, then one for the nine that asked meanwhile
         await engine.refresh()
-        assert runs == 3  # a call made after they finished gets its own
+        assert runs[0] == 3  # a call made after they finished gets its own
 
     _with_sessions(api, settings, body)
 
@@ -320,36 +325,28 @@ def test_a_request_refreshes_the_matcher_for_this_process_writes_at_once_and_for
 
     async def body(sessions: Any) -> None:
         engine = _engine(settings, sessions, match_snapshots=False, match_refresh_seconds=5)
-        runs = 0
-        original = engine._refresh_all
-
-        async def counted(progress: Any) -> Any:
-            nonlocal runs
-            runs += 1
-            return await original(progress)
-
-        monkeypatch.setattr(engine, "_refresh_all", counted)
+        runs = _count_refreshes(engine, monkeypatch)
 
         def indexed_version() -> int | None:
             assert engine.profiles is not None
             return engine.profiles.version_of(str(profile_id))
 
         await engine.refresh_if_stale()
-        assert runs == 1
+        assert runs[0] == 1
         for _ in range(5):
             await engine.refresh_if_stale()
-        assert runs == 1  # nothing changed: no refresh
+        assert runs[0] == 1  # nothing changed: no refresh
 
         # Writes to what the matcher does not read (accounts, sign-ins, audit records) do not count...
         async with sessions() as session, session.begin():
             await session.execute(update(Account).where(Account.id == uuid.uuid4()).values(display_name="x"))
         await engine.refresh_if_stale()
-        assert runs == 1
+        assert runs[0] == 1
         # ...a statement on a table it reads does, run through a session of this process.
         async with sessions() as session, session.begin():
             await session.execute(update(Profile).where(Profile.id == uuid.uuid4()).values(headline="x"))
         await engine.refresh_if_stale()
-        assert runs == 2
+        assert runs[0] == 2
         before = indexed_version()
 
         # An ORM change of this process, through a flush.
@@ -358,7 +355,7 @@ def test_a_request_refreshes_the_matcher_for_this_process_writes_at_once_and_for
             assert profile is not None
             profile.headline, profile.updated_at = "Interventional cardiologist", utcnow()
         await engine.refresh_if_stale()
-        assert runs == 3
+        assert runs[0] == 3
         assert indexed_version() != before
 
         # A write no session of this process made (another process's) waits for the interval.
@@ -375,10 +372,10 @@ def test_a_request_refreshes_the_matcher_for_this_process_writes_at_once_and_for
             await database.dispose()
         clock[0] += 4
         await engine.refresh_if_stale()
-        assert (runs, indexed_version()) == (3, before)
+        assert (runs[0], indexed_version()) == (3, before)
         clock[0] += 2
         await engine.refresh_if_stale()
-        assert runs == 4
+        assert runs[0] == 4
         assert indexed_version() != before
 
     _with_sessions(api, settings, body)

@@ -235,9 +235,20 @@ def test_learning_from_answers_suggests_weights_without_applying_them(api: Api) 
     too_few = api.client.post(f"{base}/learn-weights", headers=ministry)
     assert too_few.status_code == 409
 
-    # People accepted when their skills fitted: the better half by skill coverage accepted.
-    ranked = sorted(items, key=lambda i: i["explanation"]["components"].get("skills", 0.0))
-    outcome = {i["id"]: ("declined" if n < len(ranked) // 2 else "accepted") for n, i in enumerate(ranked)}
+    # People accepted when their skills fitted: those above the median skill coverage accepted. Ties all
+    # fall on one side (a split inside a tie left the outcome to the order of equal scores, and the
+    # held-out check below to the last digits of the vectors).
+    coverage = {i["id"]: i["explanation"]["components"].get("skills", 0.0) for i in items}
+    median = sorted(coverage.values())[len(coverage) // 2]
+    outcome = {
+        match_id: ("accepted" if value > median else "declined") for match_id, value in coverage.items()
+    }
+    if (
+        sum(state == "accepted" for state in outcome.values()) < 3
+    ):  # the median is the top value: split below it
+        outcome = {
+            match_id: ("accepted" if value >= median else "declined") for match_id, value in coverage.items()
+        }
 
     async def answer_all(session: Any) -> None:
         for match_id, state in outcome.items():

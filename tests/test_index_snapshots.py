@@ -400,3 +400,16 @@ def test_a_refresh_reads_the_recent_rows_through_their_index_not_the_whole_table
                 assert "SCAN" not in details, details
 
     _with_sessions(api, settings, body)
+
+
+def test_an_index_whose_profiles_name_no_language_is_saved_and_opened(tmp_path: Path) -> None:
+    """A filter column of no width (nobody named a language yet) is saved like any other."""
+    index = ProfileIndex(DIMENSION)
+    for i in range(5):
+        index.upsert(ProfileDocument(f"p{i}"), _vector(i))
+    index.save(tmp_path / "snapshot")
+    opened = ProfileIndex.load(tmp_path / "snapshot")
+    _same(index, opened, _vector(99))
+    opened.upsert(ProfileDocument("new", languages=("sq",)), _vector(7))  # into a spare row
+    assert opened.row_of("new") == 5
+    assert np.allclose(opened.vector_of("new"), _vector(7), atol=1e-3)

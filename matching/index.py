@@ -123,7 +123,7 @@ def _write_rows(path: Path, array: npt.NDArray[Any], size: int, spare: int) -> N
     with path.open("wb") as handle:
         np.lib.format.write_array_header_2_0(handle, header)
         for first in range(0, size if row_bytes else 0, step):
-            handle.write(memoryview(rows[first : first + step]).cast("B"))
+            handle.write(rows[first : first + step].data.cast("B"))
         handle.truncate(handle.tell() + spare * row_bytes)
 
 

@@ -15,6 +15,10 @@ unrelated and the same thing" whatever the model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,11 @@ class Calibration:
     def fit(self, cosine: float) -> float:
         """The similarity on the model-independent scale: 0 at `unrelated` or below, 1 at `same` or above."""
         return min(1.0, max(0.0, (cosine - self.unrelated) / (self.same - self.unrelated)))
+
+    def fits(self, cosines: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """`fit` of every similarity in an array at once (the scalar one stays plain Python: scoring calls it
+        for every candidate)."""
+        return np.clip((cosines - self.unrelated) / (self.same - self.unrelated), 0.0, 1.0)
 
 
 # Measured with `python bench/calibrate.py --model NAME` (ESCO v1.2 occupations, seed 7), keyed by the

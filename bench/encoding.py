@@ -1,10 +1,12 @@
-"""Encoding throughput (texts per second): the packaged models against plain sentence-transformers
-MiniLM in the same run, then one model's default batch size against tuned ones.
+"""Encoding throughput (texts per second), in one run: each packaged model and the blend on the
+product's back end (ONNX Runtime, int8 matrix products: `matching/onnx.py`) against plain
+sentence-transformers (torch, its default batch of 32), with the cosine of their vectors; then one model's
+back ends and batch sizes.
 
 Texts are canonical profile texts of the synthetic demo data set (realistic lengths). On a machine with a
-CUDA GPU, the same measurement runs there too (`--device cuda`).
+CUDA GPU, `--device cuda` measures torch there (ONNX Runtime runs on CPUs here).
 
-    python bench/encoding.py [--texts 1000] [--device cpu|cuda] [--model M] [--batches 16 64 128 256]
+    python bench/encoding.py [--texts 1000] [--device cpu|cuda] [--model M] [--batches 8 16 32 64]
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import random
 import sys
 import time
 
+import numpy as np
+
 from diaspora.matching.documents import ProfileDocument, Skill
 from diaspora.matching.encoder import (
     BLENDED_MODEL,
@@ -22,6 +26,7 @@ from diaspora.matching.encoder import (
     Encoder,
     make_encoder,
 )
+from diaspora.matching.onnx import BACKENDS, DEFAULT_BACKEND
 from diaspora.matching.texts import profile_text
 
 DEFAULT_BATCH = 32  # sentence-transformers' own default
@@ -47,7 +52,7 @@ def demo_texts(n: int, seed: int = 3) -> list[str]:
 
 
 def measure(encoder: Encoder, texts: list[str], batch_size: int, repeats: int) -> float:
-    encoder.encode(texts[: batch_size * 2], batch_size=batch_size)  # warm-up
+    encoder.encode(texts[: batch_size * 2], batch_size=batch_size)  # warm-up (and export, once)
     best = 0.0
     for _ in range(repeats):
         started = time.perf_counter()
@@ -63,7 +68,7 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=1000)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--model", default=BLENDED_MODEL, help="the model whose batch sizes are compared")
-    parser.add_argument("--batches", type=int, nargs="+", default=[16, 64, 128, 256])
+    parser.add_argument("--batches", type=int, nargs="+", default=[8, 16, 32, 64])
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
 
@@ -71,33 +76,40 @@ def main() -> None:
 
     print("$ python bench/encoding.py " + " ".join(sys.argv[1:]))
     texts = demo_texts(args.texts)
-    print(f"\n{len(texts)} canonical profile texts, {args.device}, batch {DEFAULT_BATCH}")
-    print("model | texts/s | vs MiniLM")
-    print("------|---------|----------")
-    minilm = None
-    for name in (PACKAGED_MODEL, MULTILINGUAL_MODEL, BLENDED_MODEL):
-        rate = measure(make_encoder(name, device=args.device), texts, DEFAULT_BATCH, args.repeats)
-        minilm = minilm or rate
-        print(f"{name} | {rate:.0f} | {rate / minilm:.2f}")
-    print()
-
-    encoder = make_encoder(args.model, device=args.device)
-    rows = []
-    baseline = measure(encoder, texts, DEFAULT_BATCH, args.repeats)
-    rows.append((args.device, DEFAULT_BATCH, f"{baseline:.0f}", "1.00 (default)"))
-    for batch in args.batches:
-        rate = measure(encoder, texts, batch, args.repeats)
-        rows.append((args.device, batch, f"{rate:.0f}", f"{rate / baseline:.2f}"))
     device_name = (
         torch.cuda.get_device_name()
         if args.device.startswith("cuda")
         else f"{torch.get_num_threads()} CPU threads"
     )
-    print(f"model {args.model}; {len(texts)} canonical profile texts; {device_name}")
-    print("device | batch | texts/s | vs default")
-    print("-------|-------|---------|-----------")
-    for row in rows:
-        print(" | ".join(str(c) for c in row))
+    print(f"\n{len(texts)} canonical profile texts; {device_name}")
+    print(f"model | plain sentence-transformers texts/s | {DEFAULT_BACKEND} texts/s | ratio | cosine min")
+    print("------|------------------------------------|----------------|-------|-----------")
+    for name in (PACKAGED_MODEL, MULTILINGUAL_MODEL, BLENDED_MODEL):
+        plain = make_encoder(name, device=args.device, backend="torch")
+        ours = make_encoder(name, device=args.device, backend=DEFAULT_BACKEND)
+        plain_rate = measure(plain, texts, DEFAULT_BATCH, args.repeats)
+        ours_rate = measure(ours, texts, ours.batch_size, args.repeats)
+        cosine = float(np.min(np.sum(plain.encode(texts) * ours.encode(texts), axis=1)))
+        print(f"{name} | {plain_rate:.0f} | {ours_rate:.0f} | {ours_rate / plain_rate:.2f} | {cosine:.4f}")
+    print()
+
+    rows = []
+    baseline = 0.0
+    for backend in BACKENDS:
+        encoder = make_encoder(args.model, device=args.device, backend=backend)
+        if encoder.backend != backend:
+            continue  # ONNX Runtime runs on CPUs only
+        for batch in args.batches:
+            rate = measure(encoder, texts, batch, args.repeats)
+            if backend == "torch" and batch == DEFAULT_BATCH:
+                baseline = rate
+            rows.append((backend, batch, rate))
+    print(f"model {args.model}; {len(texts)} texts; {args.device}; ratio to torch at batch {DEFAULT_BATCH}")
+    print("back end | batch | texts/s | ratio")
+    print("---------|-------|---------|------")
+    for backend, batch, rate in rows:
+        ratio = f"{rate / baseline:.2f}" if baseline else "-"
+        print(f"{backend} | {batch} | {rate:.0f} | {ratio}")
     print(f"\ncommand: python {' '.join(sys.argv)}")
 
 

@@ -57,4 +57,5 @@ UNCALIBRATED = Calibration(unrelated=0.0, same=1.0, skill_threshold=0.62)
 
 
 def calibration_for(model_name: str) -> Calibration:
-    return CALIBRATIONS.get(model_name, UNCALIBRATED)
+    """A model's calibration; its int8 export (`@int8`) reads like it (measured: `bench/calibrate.py`)."""
+    return CALIBRATIONS.get(model_name.removesuffix("@int8"), UNCALIBRATED)

@@ -15,15 +15,20 @@ import numpy as np
 import numpy.typing as npt
 
 from diaspora.matching.calibration import calibration_for
+from diaspora.matching.onnx import BACKENDS, Backend
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from diaspora.matching.onnx import OnnxModel
 
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
 MULTILINGUAL_MODEL = "packaged:multilingual-e5-small"
 # The default: both packaged models, each vector scaled by its model's calibration and weight (below).
 BLENDED_MODEL = "packaged:multilingual-e5-small+all-MiniLM-L6-v2"
 BLEND = ((MULTILINGUAL_MODEL, 0.7), (PACKAGED_MODEL, 0.3))
+# ONNX Runtime's batches: small ones pad less and keep in cache (measured in bench/encoding.py).
+ONNX_BATCH = 16
 Vectors = npt.NDArray[np.float32]
 Side = Literal["query", "passage"]
 
@@ -76,8 +81,17 @@ def configured_dimension(path: str) -> int | None:
         return None
 
 
+def backend_for(device: str | None, backend: Backend) -> Backend:
+    """ONNX Runtime runs here on CPUs only: a model asked for on another device runs in torch."""
+    return backend if device in (None, "cpu") else "torch"
+
+
 class Encoder:
-    """Turns texts into unit-length vectors. Thread-safe; the model loads on first use."""
+    """Turns texts into unit-length vectors. Thread-safe; the model loads on first use.
+
+    `backend`: `torch` (sentence-transformers as it comes), `onnx` (the same model exported to ONNX
+    Runtime: the same vectors) or `onnx-int8` (its matrix products in int8: nearly the same vectors,
+    faster; `matching/onnx.py`). Vectors of different back ends have different `model_id`s."""
 
     def __init__(
         self,
@@ -86,11 +100,16 @@ class Encoder:
         device: str | None = None,
         batch_size: int = 64,
         cache_size: int = 50_000,
+        backend: Backend = "torch",
     ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown encoder back end {backend!r}; one of {', '.join(BACKENDS)}")
         self.model_name = model_name
         self.device = device
-        self.batch_size = batch_size
+        self.backend = backend_for(device, backend)
+        self.batch_size = batch_size if self.backend == "torch" else min(batch_size, ONNX_BATCH)
         self._model: SentenceTransformer | None = None
+        self._onnx: OnnxModel | None = None
         self._dimension: int | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
@@ -98,8 +117,24 @@ class Encoder:
 
     @property
     def model_id(self) -> str:
-        """Identifies the vector space: vectors with different ids are never compared."""
-        return self.model_name
+        """Identifies the vector space: vectors with different ids are never compared. The float32
+        ONNX export computes the same vectors as torch and shares its id; int8 ones are apart."""
+        return self.model_name + ("@int8" if self.backend == "onnx-int8" else "")
+
+    @property
+    def onnx(self) -> OnnxModel:
+        if self._onnx is None:
+            with self._lock:
+                if self._onnx is None:
+                    from diaspora.matching.onnx import OnnxModel, ensure_exported
+
+                    folder = ensure_exported(
+                        Path(resolve_model(self.model_name)),
+                        quantised=self.backend == "onnx-int8",
+                        label=self.model_name.removeprefix("packaged:"),
+                    )
+                    self._onnx = OnnxModel(folder)
+        return self._onnx
 
     @property
     def model(self) -> SentenceTransformer:
@@ -122,7 +157,9 @@ class Encoder:
         """The vectors' length: from the saved configuration while the model is not loaded (a process
         that only opens its indexes need not load the weights), else from the model."""
         if self._dimension is None:
-            if self._model is None:
+            if self._onnx is not None:
+                self._dimension = self._onnx.manifest.dimension
+            elif self._model is None:
                 self._dimension = configured_dimension(resolve_model(self.model_name))
             if self._dimension is None:
                 model: Any = self.model
@@ -148,6 +185,10 @@ class Encoder:
         the better choice on the dev set (`python -m diaspora.matching.evaluate --passage-side`)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.backend != "torch":
+            model = self.onnx
+            prompt = model.prompts.get(side, "")
+            return model.encode(list(texts), batch_size=batch_size or self.batch_size, prompt=prompt)
         prompts = getattr(self.model, "prompts", None) or {}
         vectors: Any = self.model.encode(
             list(texts),
@@ -187,7 +228,12 @@ class BlendedEncoder(Encoder):
         super().__init__(model_name, **kwargs)
         # Shared with the process's own encoders, unless a device is asked for.
         self.parts = [
-            (Encoder(name, device=self.device) if self.device else get_encoder(name), weight)
+            (
+                Encoder(name, device=self.device, backend=self.backend)
+                if self.device
+                else get_encoder(name, self.backend),
+                weight,
+            )
             for name, weight in parts
         ]
         spreads = [calibration_for(name).same - calibration_for(name).unrelated for name, _ in parts]
@@ -213,14 +259,14 @@ class BlendedEncoder(Encoder):
         return np.ascontiguousarray(np.hstack(blocks), dtype=np.float32)
 
 
-def make_encoder(model_name: str, *, device: str | None = None) -> Encoder:
+def make_encoder(model_name: str, *, device: str | None = None, backend: Backend = "torch") -> Encoder:
     """A new encoder for `model_name` (the blend included); most callers want `get_encoder`."""
     if model_name == BLENDED_MODEL:
-        return BlendedEncoder(model_name, BLEND, device=device)
-    return Encoder(model_name, device=device)
+        return BlendedEncoder(model_name, BLEND, device=device, backend=backend)
+    return Encoder(model_name, device=device, backend=backend)
 
 
 @cache
-def get_encoder(model_name: str = BLENDED_MODEL) -> Encoder:
-    """The process-wide encoder for `model_name` (one model in memory per process)."""
-    return make_encoder(model_name)
+def get_encoder(model_name: str = BLENDED_MODEL, backend: Backend = "torch") -> Encoder:
+    """The process-wide encoder for `model_name` on `backend` (one model in memory per process)."""
+    return make_encoder(model_name, backend=backend)

@@ -34,6 +34,7 @@ from diaspora.matching.encoder import BLENDED_MODEL, Encoder, get_encoder
 from diaspora.matching.index import Dtype, PostIndex, ProfileIndex
 from diaspora.matching.metrics import METRICS, evaluate_rankings
 from diaspora.matching.occupations import LabelVectors, OccupationLinker, packaged_linker, read_occupations
+from diaspora.matching.onnx import BACKENDS, DEFAULT_BACKEND, Backend
 from diaspora.matching.ranker import Ranker
 from diaspora.matching.texts import post_text, profile_text
 
@@ -284,6 +285,7 @@ def evaluate(
     data: LabelledSet,
     *,
     model: str = BLENDED_MODEL,
+    backend: Backend = DEFAULT_BACKEND,
     dtype: Dtype = "float16",
     progress: bool = False,
     occupations: bool = True,
@@ -292,9 +294,10 @@ def evaluate(
 ) -> dict[str, Any]:
     """Metrics of the matcher, of its semantic channel alone and of the TF-IDF baseline on one labelled
     set, computed in the same run."""
-    encoder = get_encoder(model)
+    encoder = get_encoder(model, backend)
     started = time.perf_counter()
-    dimension = encoder.dimension  # load the model outside the timed runs: it is paid once per process
+    encoder.encode(["warm-up"])  # load the model outside the timed runs: it is paid once per process
+    dimension = encoder.dimension
     load_time = round(time.perf_counter() - started, 3)
     linker = None
     if occupations:
@@ -303,6 +306,7 @@ def evaluate(
         )
     return {
         "model": model,
+        "backend": backend,
         "dtype": dtype,
         "dimension": dimension,
         "model_load_s": load_time,
@@ -326,7 +330,7 @@ def evaluate(
 
 def format_table(report: Mapping[str, Any]) -> str:
     lines = [
-        f"model {report['model']} ({report['dtype']}); {report['profiles']} profiles, "
+        f"model {report['model']} ({report['backend']}, {report['dtype']}); {report['profiles']} profiles, "
         f"{report['posts']} posts, "
         f"{report['judgements']} judgements",
         f"{'system':<8} {'direction':<18} "
@@ -359,6 +363,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the product's encoder (default), packaged:multilingual-e5-small, packaged:all-MiniLM-L6-v2, "
         "or a sentence-transformers model name or path",
     )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULT_BACKEND,
+        help="what runs the encoder (default: the product's, torch)",
+    )
     parser.add_argument("--dtype", choices=("float16", "float32"), default="float16", help="index storage")
     parser.add_argument(
         "--no-occupations", action="store_true", help="do not link titles to taxonomy occupations"
@@ -383,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = evaluate(
         data,
         model=args.model,
+        backend=args.backend,
         dtype=args.dtype,
         progress=sys.stderr.isatty(),
         occupations=not args.no_occupations,

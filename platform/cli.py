@@ -182,12 +182,14 @@ def embeddings_sync() -> None:
 @embeddings.command("prepare")
 def embeddings_prepare() -> None:
     """Make the configured encoder ready offline: convert the packaged multilingual model once (into
-    DIASPORA_MODEL_CACHE) and load it, and encode the occupation labels for links by meaning (minutes, once).
-    Images run this at build time; otherwise the first use does (the labels: the background jobs)."""
+    DIASPORA_MODEL_CACHE), export it for its back end, load it, and encode the occupation labels for
+    links by meaning (minutes, once). Images run this at build time; otherwise the first use does (the
+    labels: the background jobs)."""
     from diaspora.matching.encoder import get_encoder
 
     settings = get_settings()
-    encoder = get_encoder(settings.embedding_model)
+    encoder = get_encoder(settings.embedding_model, settings.embedding_backend)
+    encoder.encode(["ready"])  # loads the model: converts and exports it first where it must
     click.echo(f"model {encoder.model_id}: {encoder.dimension} dimensions, ready")
     if settings.match_link_by_meaning and settings.match_weight_occupation > 0:
         from diaspora.matching import e5
@@ -336,7 +338,7 @@ def taxonomy_normalise(threshold: float | None, labels_only: bool) -> None:
     from diaspora.platform.taxonomy import services as taxonomy_services
 
     settings = get_settings()
-    encoder = None if labels_only else get_encoder(settings.embedding_model)
+    encoder = None if labels_only else get_encoder(settings.embedding_model, settings.embedding_backend)
     report = _in_transaction(
         settings, lambda s: taxonomy_services.normalise_skills(s, encoder, threshold=threshold)
     )

@@ -127,6 +127,13 @@ class Settings(BaseSettings):
         "'packaged:multilingual-e5-small', 'packaged:all-MiniLM-L6-v2' (English only), or a "
         "sentence-transformers model name or path.",
     )
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        default="torch",
+        description="What runs the encoder: 'torch' (default: sentence-transformers as it comes; what runs "
+        "on a GPU), 'onnx' (ONNX Runtime, the same vectors) or 'onnx-int8' (int8 matrix products: about "
+        "1.4x the texts per second on CPU, within 0.005 nDCG@10 on the dev set, 0.011 lower cross-lingual "
+        "accuracy). ONNX models are exported once per machine into the model cache.",
+    )
     match_index_dtype: Literal["float16", "float32"] = Field(
         default="float16", description="Storage of the in-memory embedding matrix."
     )

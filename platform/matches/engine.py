@@ -137,7 +137,7 @@ class MatchingEngine:
     ) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.encoder = encoder or get_encoder(settings.embedding_model)
+        self.encoder = encoder or get_encoder(settings.embedding_model, settings.embedding_backend)
         self.store = EmbeddingStore(self.encoder)
         linker: OccupationLinker | None = None
         if settings.match_weight_occupation > 0:

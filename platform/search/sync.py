@@ -72,7 +72,7 @@ class SearchSync:
         self.configs: dict[str, IndexConfig] = load_all()
         # Hybrid search shares the matcher's encoder (one model per process: `get_encoder` caches).
         self.vectors = (
-            SearchVectors(encoder or get_encoder(settings.embedding_model))
+            SearchVectors(encoder or get_encoder(settings.embedding_model, settings.embedding_backend))
             if settings.search_hybrid
             else None
         )

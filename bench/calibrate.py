@@ -11,6 +11,9 @@ model's row in `matching/calibration.py`:
 
     python bench/calibrate.py [--esco ../shared/data/esco] [--model packaged:multilingual-e5-small]
 
+`--model lexical` measures the lexical channel's agreement (`matching/lexical.py`) the same way, so that its
+score component reads on the same scale as the encoder's.
+
 Sampling is seeded; about 2,000 pairs of each kind.
 """
 
@@ -34,8 +37,9 @@ def occupations(folder: Path) -> list[tuple[str, str, list[str]]]:
 
 
 def main() -> None:
-    from diaspora.matching.calibration import Calibration
+    from diaspora.matching.calibration import LEXICAL, Calibration
     from diaspora.matching.encoder import BLENDED_MODEL, get_encoder
+    from diaspora.matching.lexical import packaged_scorer
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -67,9 +71,11 @@ def main() -> None:
         a, b = rng.sample(rng.choice(units), 2)
         neighbours.append((rows[a][1], rows[b][1]))
 
-    encoder = get_encoder(args.model)
-
     def cosines(pairs: list[tuple[str, str]]) -> np.ndarray:
+        if args.model == LEXICAL:
+            scorer = packaged_scorer()
+            return np.array([scorer.agreement(a, [b])[0] for a, b in pairs])
+        encoder = get_encoder(args.model)
         left = encoder.encode([a for a, _ in pairs])
         right = encoder.encode([b for _, b in pairs])
         return np.sum(left * right, axis=1)

@@ -52,6 +52,13 @@ CALIBRATIONS = {
         unrelated=0.752, same=0.917, skill_threshold=0.887
     ),
 }
+# The lexical channel's agreement (`matching/lexical.py`), measured the same way (`--model lexical`): two
+# different occupations share no wording, one occupation's two names typically share half of theirs, so
+# its score component reads on the encoder's scale (0: what different occupations share, 1: what one
+# occupation's two names share).
+LEXICAL = "lexical"
+LEXICAL_CALIBRATION = Calibration(unrelated=0.003, same=0.564, skill_threshold=0.341)
+
 # A model nobody measured: similarities are read as they come, with MiniLM's threshold.
 UNCALIBRATED = Calibration(unrelated=0.0, same=1.0, skill_threshold=0.62)
 

@@ -49,6 +49,7 @@ class ProfileDocument:
     sectors: tuple[str, ...] = ()
     availability: tuple[Window, ...] = ()
     open_to_matching: bool = True
+    occupation_uri: str | None = None  # the ESCO occupation the member chose for their headline
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,15 @@
 """Evaluation harness: ranking quality of the matcher against a TF-IDF baseline, in both directions.
 
     python -m diaspora.matching.evaluate --profiles P.jsonl --posts Q.jsonl --qrels R.tsv \
-        [--model M] [--no-occupations] [--no-meaning-links] [--hold-out-labels profiles|posts] \
+        [--model M] [--no-occupations] [--no-meaning-links] [--no-lexical] \
+        [--hold-out-labels profiles|posts] \
         [--out metrics.json]
 
-Systems, all in one run: `matcher` (the product's: semantic similarity fused with occupation links, and the
-other components where the data has them), `semantic` (the same matcher without occupation links: the
-encoder's channel alone) and `tfidf` (a lexical baseline).
+Systems, all in one run: `matcher` (the product's: semantic similarity fused with occupation links, the
+titles' shared wording and the other components where the data has them), `semantic` (the same matcher
+with neither occupation links nor wording: the encoder's channel alone), `lexical` (the matcher's lexical
+channel alone: BM25 agreement of the titles, `matching/lexical.py`) and `tfidf` (a lexical baseline over
+the whole texts).
 
 P.jsonl: {"id", "headline", "summary"?, "skills"?: [str], "languages"?: [str]} per line.
 Q.jsonl: {"id", "title", "description"?, "required_skills"?: [str], "languages"?: [str]} per line.
@@ -32,6 +35,7 @@ from diaspora.matching import e5
 from diaspora.matching.documents import PostDocument, ProfileDocument, Skill
 from diaspora.matching.encoder import BLENDED_MODEL, Encoder, get_encoder
 from diaspora.matching.index import Dtype, PostIndex, ProfileIndex
+from diaspora.matching.lexical import LexicalScorer, packaged_scorer
 from diaspora.matching.metrics import METRICS, evaluate_rankings
 from diaspora.matching.occupations import LabelVectors, OccupationLinker, packaged_linker, read_occupations
 from diaspora.matching.onnx import BACKENDS, DEFAULT_BACKEND, Backend
@@ -39,6 +43,7 @@ from diaspora.matching.ranker import Ranker
 from diaspora.matching.texts import post_text, profile_text
 
 DEPTH = 100  # recall@100 needs the first hundred of every ranking
+SYSTEMS = ("matcher", "semantic", "lexical", "tfidf")
 
 
 class EvaluationInputError(ValueError):
@@ -171,9 +176,11 @@ def rank_with_matcher(
     dtype: Dtype = "float16",
     progress: bool = False,
     linker: OccupationLinker | None = None,
+    lexical: LexicalScorer | None = None,
 ) -> tuple[Rankings, Rankings]:
     """Both directions' rankings (top DEPTH ids) by the product's matcher, filters off, full scoring;
-    without a `linker`, titles are not linked to occupations."""
+    without a `linker`, titles are not linked to occupations; without `lexical`, their wording is not
+    compared."""
     profile_vectors = encoder.encode([profile_text(p) for p in data.profiles], show_progress=progress)
     post_vectors = encoder.encode([post_text(p) for p in data.posts], show_progress=progress)
     profile_index, post_index = (
@@ -186,7 +193,7 @@ def rank_with_matcher(
         post_index.upsert(post, vector)
     profiles_by_id = {p.id: p for p in data.profiles}
     posts_by_id = {p.id: p for p in data.posts}
-    ranker = Ranker(encoder, rerank_depth=max(DEPTH, 200), linker=linker)
+    ranker = Ranker(encoder, rerank_depth=max(DEPTH, 200), linker=linker, lexical=lexical)
     inverted = invert(data.qrels)
 
     posts_to_profiles: Rankings = {}
@@ -227,19 +234,31 @@ def rank_with_tfidf(data: LabelledSet) -> tuple[Rankings, Rankings]:
     vectorizer = TfidfVectorizer(sublinear_tf=True, strip_accents="unicode")
     vectorizer.fit(profile_texts + post_texts)
     similarity = (vectorizer.transform(post_texts) @ vectorizer.transform(profile_texts).T).toarray()
+    return _rank_matrix(data, similarity)
+
+
+def _top(scores: np.ndarray, ids: Sequence[str]) -> list[str]:
+    order = np.lexsort((np.arange(len(ids)), -scores))[:DEPTH]
+    return [ids[i] for i in order]
+
+
+def rank_with_lexical(data: LabelledSet, scorer: LexicalScorer) -> tuple[Rankings, Rankings]:
+    """The matcher's lexical channel alone: every pair ranked by how much their titles share wording."""
+    titles, headlines = [p.title for p in data.posts], [p.headline for p in data.profiles]
+    agreement = (scorer.matrix(titles, headlines) + scorer.matrix(headlines, titles).T) / 2.0
+    return _rank_matrix(data, agreement)
+
+
+def _rank_matrix(data: LabelledSet, scores: np.ndarray) -> tuple[Rankings, Rankings]:
+    """Rankings in both directions from scores[post, profile]."""
     profile_ids = [p.id for p in data.profiles]
     post_ids = [p.id for p in data.posts]
     inverted = invert(data.qrels)
-
-    def top(scores: np.ndarray, ids: Sequence[str]) -> list[str]:
-        order = np.lexsort((np.arange(len(ids)), -scores))[:DEPTH]
-        return [ids[i] for i in order]
-
     posts_to_profiles = {
-        pid: top(similarity[i], profile_ids) for i, pid in enumerate(post_ids) if pid in data.qrels
+        pid: _top(scores[i], profile_ids) for i, pid in enumerate(post_ids) if pid in data.qrels
     }
     profiles_to_posts = {
-        pid: top(similarity[:, j], post_ids) for j, pid in enumerate(profile_ids) if pid in inverted
+        pid: _top(scores[:, j], post_ids) for j, pid in enumerate(profile_ids) if pid in inverted
     }
     return posts_to_profiles, profiles_to_posts
 
@@ -291,9 +310,10 @@ def evaluate(
     occupations: bool = True,
     hold_out_labels: str | None = None,
     meaning_links: bool = True,
+    lexical: bool = True,
 ) -> dict[str, Any]:
-    """Metrics of the matcher, of its semantic channel alone and of the TF-IDF baseline on one labelled
-    set, computed in the same run."""
+    """Metrics of the matcher, of its semantic and lexical channels alone and of the TF-IDF baseline on
+    one labelled set, computed in the same run."""
     encoder = get_encoder(model, backend)
     started = time.perf_counter()
     encoder.encode(["warm-up"])  # load the model outside the timed runs: it is paid once per process
@@ -304,6 +324,7 @@ def evaluate(
         linker = occupation_linker(
             data, hold_out_labels, by_meaning=encoder if meaning_links else None, progress=progress
         )
+    scorer = packaged_scorer()
     return {
         "model": model,
         "backend": backend,
@@ -320,10 +341,20 @@ def evaluate(
             "held_out": hold_out_labels,
             "by_meaning": linker.by_meaning is not None,
         },
+        "lexical_channel": lexical,
         "matcher": _timed(
-            lambda: rank_with_matcher(data, encoder, dtype=dtype, progress=progress, linker=linker), data
+            lambda: rank_with_matcher(
+                data,
+                encoder,
+                dtype=dtype,
+                progress=progress,
+                linker=linker,
+                lexical=scorer if lexical else None,
+            ),
+            data,
         ),
         "semantic": _timed(lambda: rank_with_matcher(data, encoder, dtype=dtype), data),
+        "lexical": _timed(lambda: rank_with_lexical(data, scorer), data),
         "tfidf": _timed(lambda: rank_with_tfidf(data), data),
     }
 
@@ -337,7 +368,7 @@ def format_table(report: Mapping[str, Any]) -> str:
         + " ".join(f"{m:>10}" for m in METRICS)
         + f" {'queries':>8} {'time s':>8}",
     ]
-    for system in ("matcher", "semantic", "tfidf"):
+    for system in SYSTEMS:
         for direction in ("posts_to_profiles", "profiles_to_posts"):
             row = report[system][direction]
             lines.append(
@@ -379,6 +410,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="link titles to occupations by spelling only (not also by meaning, with the encoder)",
     )
     parser.add_argument(
+        "--no-lexical",
+        action="store_true",
+        help="leave the lexical channel (titles' shared wording) out of the matcher",
+    )
+    parser.add_argument(
         "--hold-out-labels",
         choices=("profiles", "posts"),
         help="leave the labels these records are titled with out of the taxonomy (for sets built from it)",
@@ -399,6 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         occupations=not args.no_occupations,
         hold_out_labels=args.hold_out_labels,
         meaning_links=not args.no_meaning_links,
+        lexical=not args.no_lexical,
     )
     print(format_table(report))
     if args.out:

@@ -84,6 +84,7 @@ class OccupationLink:
     isco: str
     confidence: float
     matched_label: str  # the label the title was closest to
+    chosen: bool = False  # the member chose it for their headline (confidence 1), rather than it being linked
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,7 @@ class OccupationFit:
     value: float
     occupation: OccupationLink
     via: str  # "occupation" or "family"
+    chosen: bool = False  # a side's link that made the fit is the occupation its owner chose
 
 
 def read_occupations(path: Path = PACKAGED) -> list[Occupation]:
@@ -194,6 +196,7 @@ class OccupationLinker:
             from sklearn.feature_extraction.text import TfidfVectorizer
 
             self.occupations = read_occupations() if self._given is None else self._given
+            self._by_uri = {o.uri: o for o in self.occupations}
             all_labels, all_owners = _label_rows(self.occupations)
             # The rows of the labels kept (the label vectors are kept for every label, in this order).
             self._kept_rows = np.asarray(
@@ -219,6 +222,27 @@ class OccupationLinker:
 
     def link(self, text: str) -> tuple[OccupationLink, ...]:
         return self.link_many([text])[0]
+
+    def occupation(self, uri: str) -> Occupation | None:
+        """The occupation of that URI, or None when the taxonomy has none."""
+        self._build()
+        return self._by_uri.get(uri)
+
+    def chosen(self, uri: str) -> OccupationLink | None:
+        """The link a person made themselves, by choosing an occupation: certain (confidence 1)."""
+        occupation = self.occupation(uri)
+        if occupation is None:
+            return None
+        return OccupationLink(occupation.uri, occupation.label, occupation.isco, 1.0, occupation.label, True)
+
+    def links_of(
+        self, titles: Sequence[str], chosen: Sequence[str | None]
+    ) -> list[tuple[OccupationLink, ...]]:
+        """Each title's links: the occupation its owner chose where they chose one the taxonomy knows,
+        else those `link_many` finds."""
+        mine = [self.chosen(uri) if uri else None for uri in chosen]
+        linked = iter(self.link_many([t for t, link in zip(titles, mine, strict=True) if link is None]))
+        return [(link,) if link is not None else next(linked) for link in mine]
 
     def link_many(self, texts: Sequence[str]) -> list[tuple[OccupationLink, ...]]:
         """Each text's occupation links, best first (empty when no label is close enough)."""
@@ -342,7 +366,7 @@ def occupation_fit(first: Sequence[OccupationLink], second: Sequence[OccupationL
         if other is not None:
             value = float(np.sqrt(link.confidence * other.confidence))
             if best is None or value > best.value:
-                best = OccupationFit(value, link, "occupation")
+                best = OccupationFit(value, link, "occupation", link.chosen or other.chosen)
     if best is not None:
         return best
     for link in first:
@@ -350,5 +374,5 @@ def occupation_fit(first: Sequence[OccupationLink], second: Sequence[OccupationL
             if link.isco and link.isco == other.isco:
                 value = FAMILY * float(np.sqrt(link.confidence * other.confidence))
                 if best is None or value > best.value:
-                    best = OccupationFit(value, link, "family")
+                    best = OccupationFit(value, link, "family", link.chosen or other.chosen)
     return best if best is not None else OccupationFit(0.0, first[0], "none")

@@ -2,9 +2,9 @@
 
 Two stages: the index finds the `rerank_depth` semantically closest candidates that pass the hard filters
 (one matrix-vector product and a top-k); those are then scored in full (the occupations their titles are
-linked to, skills, availability, languages) and the best `k` returned with explanations. The stages are
-separate methods so that a caller can fetch the candidates' documents from wherever they live (a database,
-a file) in between.
+linked to, how much their titles share their wording, skills, availability, languages) and the best `k`
+returned with explanations. The stages are separate methods so that a caller can fetch the candidates'
+documents from wherever they live (a database, a file) in between.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from diaspora.matching.calibration import UNCALIBRATED, calibration_for
 from diaspora.matching.documents import PostDocument, ProfileDocument
 from diaspora.matching.encoder import Encoder
 from diaspora.matching.index import PostIndex, ProfileIndex, VectorIndex
+from diaspora.matching.lexical import LexicalScorer
 from diaspora.matching.occupations import OccupationFit, OccupationLinker, occupation_fit
 from diaspora.matching.scoring import Match, ScoringWeights, score_pair
 
@@ -32,6 +33,8 @@ class Ranker:
     rerank_depth: int = 200
     # Links titles to taxonomy occupations for the "occupation" component; None leaves it out.
     linker: OccupationLinker | None = None
+    # Scores how much titles share their wording for the "lexical" component; None leaves it out.
+    lexical: LexicalScorer | None = None
 
     def __post_init__(self) -> None:
         # Weights that name no calibration read similarities as this ranker's encoder spreads them.
@@ -50,10 +53,12 @@ class Ranker:
     ) -> list[Match]:
         """Stage two for a post: full scores of the candidates (ids absent from `profiles` are skipped)."""
         kept = [(profiles[i], s) for i, s in candidates if i in profiles]
-        fits = self._occupation_fits(post.title, [p.headline for p, _ in kept])
+        headlines = [p.headline for p, _ in kept]
+        fits = self._occupation_fits((post.title, None), [(p.headline, p.occupation_uri) for p, _ in kept])
+        wording = self._wording(post.title, headlines)
         matches = [
-            score_pair(profile, post, s, self.encoder.encode_cached, self.weights, fit)
-            for (profile, s), fit in zip(kept, fits, strict=True)
+            score_pair(profile, post, s, self.encoder.encode_cached, self.weights, fit, lexical)
+            for (profile, s), fit, lexical in zip(kept, fits, wording, strict=True)
         ]
         return _best(matches, k)
 
@@ -62,25 +67,44 @@ class Ranker:
     ) -> list[Match]:
         """Stage two for a profile: full scores of candidate posts; each match's id is the post's."""
         kept = [(posts[i], s) for i, s in candidates if i in posts]
-        fits = self._occupation_fits(profile.headline, [p.title for p, _ in kept], post_first=False)
+        titles = [p.title for p, _ in kept]
+        fits = self._occupation_fits(
+            (profile.headline, profile.occupation_uri), [(t, None) for t in titles], post_first=False
+        )
+        wording = self._wording(profile.headline, titles)
         matches = []
-        for (post, similarity), fit in zip(kept, fits, strict=True):
-            match = score_pair(profile, post, similarity, self.encoder.encode_cached, self.weights, fit)
+        for (post, similarity), fit, lexical in zip(kept, fits, wording, strict=True):
+            match = score_pair(
+                profile, post, similarity, self.encoder.encode_cached, self.weights, fit, lexical
+            )
             match.id = post.id
             matches.append(match)
         return _best(matches, k)
 
     def _occupation_fits(
-        self, title: str, others: Sequence[str], *, post_first: bool = True
+        self,
+        title: tuple[str, str | None],
+        others: Sequence[tuple[str, str | None]],
+        *,
+        post_first: bool = True,
     ) -> list[OccupationFit | None]:
-        """How one text's occupation links agree with each other text's (the post's links first, so an
-        explanation names the post's occupation); all None without a linker or a weight for them."""
+        """How one title's occupation links agree with each other title's (the post's links first, so an
+        explanation names the post's occupation); each title comes with the occupation its owner chose,
+        if any, which stands for its links. All None without a linker or a weight for them."""
         if self.linker is None or self.weights.occupation <= 0:
             return [None] * len(others)
-        mine, *theirs = self.linker.link_many([title, *others])
+        both = [title, *others]
+        mine, *theirs = self.linker.links_of([t for t, _ in both], [uri for _, uri in both])
         if post_first:
             return [occupation_fit(mine, links) for links in theirs]
         return [occupation_fit(links, mine) for links in theirs]
+
+    def _wording(self, title: str, others: Sequence[str]) -> list[float | None]:
+        """How much one title shares its wording with each other one; all None without a lexical scorer,
+        a weight for it or a title on the one side (an empty title on the other side shares nothing)."""
+        if self.lexical is None or self.weights.lexical <= 0 or not title.strip():
+            return [None] * len(others)
+        return [float(v) for v in self.lexical.agreement(title, others)]
 
     def rank_profiles_for_post(
         self,

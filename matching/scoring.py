@@ -9,13 +9,14 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
-from diaspora.matching.calibration import UNCALIBRATED, Calibration
+from diaspora.matching.calibration import LEXICAL_CALIBRATION, UNCALIBRATED, Calibration
 from diaspora.matching.documents import PostDocument, ProfileDocument, Skill
+from diaspora.matching.lexical import shared_words
 from diaspora.matching.occupations import OccupationFit
 from diaspora.matching.scripts import fold
 
 EncodeTexts = Callable[[Sequence[str]], npt.NDArray[np.float32]]
-COMPONENTS = ("semantic", "occupation", "skills", "availability", "languages")
+COMPONENTS = ("semantic", "occupation", "lexical", "skills", "availability", "languages")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class ScoringWeights:
 
     semantic: float = 0.55
     occupation: float = 0.30
+    lexical: float = 0.03
     skills: float = 0.30
     availability: float = 0.10
     languages: float = 0.05
@@ -36,7 +38,14 @@ class ScoringWeights:
     calibration: Calibration = UNCALIBRATED
 
     def __post_init__(self) -> None:
-        weights = (self.semantic, self.occupation, self.skills, self.availability, self.languages)
+        weights = (
+            self.semantic,
+            self.occupation,
+            self.lexical,
+            self.skills,
+            self.availability,
+            self.languages,
+        )
         if any(w < 0 for w in weights) or sum(weights) <= 0:
             raise ValueError("weights must be non-negative and not all zero")
         if self.skill_threshold is not None and not -1.0 <= self.skill_threshold <= 1.0:
@@ -70,6 +79,7 @@ class OccupationMatch:
     confidence: float
     via: str
     value: float
+    chosen: bool = False  # the profile's side is the occupation the member chose
 
 
 @dataclass(slots=True)
@@ -78,6 +88,7 @@ class Explanation:
 
     semantic_similarity: float
     occupation: OccupationMatch | None = None
+    shared_words: list[str] = field(default_factory=list)  # the title words both sides contain
     skill_coverage: float | None = None
     covered_skills: list[SkillMatch] = field(default_factory=list)
     missing_skills: list[str] = field(default_factory=list)
@@ -161,20 +172,34 @@ def score_pair(
     encode: EncodeTexts,
     weights: ScoringWeights,
     occupation: OccupationFit | None = None,
+    lexical: float | None = None,
 ) -> Match:
     """The combined score and explanation of one profile for one post (the id is the profile's).
 
     `occupation`: how the post's title and the profile's headline agree on their occupation links
-    (`occupations.occupation_fit`); None when either is unlinked, and the component is then left out."""
+    (`occupations.occupation_fit`); None when either is unlinked, and the component is then left out.
+    `lexical`: how much the two titles share their wording (`lexical.LexicalScorer.agreement`), read
+    through its calibration as the semantic similarity is through the model's; None leaves it out."""
     explanation = Explanation(semantic_similarity=round(semantic, 4))
     values = {"semantic": weights.calibration.fit(semantic)}  # the components that apply to this pair
 
     if occupation is not None:
         link = occupation.occupation
         explanation.occupation = OccupationMatch(
-            link.uri, link.label, link.isco, link.confidence, occupation.via, round(occupation.value, 4)
+            link.uri,
+            link.label,
+            link.isco,
+            link.confidence,
+            occupation.via,
+            round(occupation.value, 4),
+            occupation.chosen,
         )
         values["occupation"] = occupation.value
+
+    if lexical is not None:
+        values["lexical"] = LEXICAL_CALIBRATION.fit(lexical)
+        if lexical > 0:
+            explanation.shared_words = shared_words(post.title, profile.headline)
 
     if post.required_skills:
         covered, missing, coverage = match_skills(

@@ -170,6 +170,12 @@ class Settings(BaseSettings):
     )
     match_weight_semantic: float = Field(default=0.55, ge=0)
     match_weight_occupation: float = Field(default=0.30, ge=0)
+    match_weight_lexical: float = Field(
+        default=0.03,
+        ge=0,
+        description="Weight of the titles' shared wording (BM25 over words and character n-grams, "
+        "matching/lexical.py); 0 leaves it out.",
+    )
     match_weight_skills: float = Field(default=0.30, ge=0)
     match_weight_availability: float = Field(default=0.10, ge=0)
     match_weight_languages: float = Field(default=0.05, ge=0)

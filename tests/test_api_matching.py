@@ -95,6 +95,9 @@ def test_post_matches_are_ranked_filtered_explained_and_consent_aware(api: Api) 
     assert explanation["occupation"]["via"] == "occupation"
     assert explanation["occupation"]["uri"].startswith("http://data.europa.eu/esco/occupation/")
     assert explanation["components"]["occupation"] > 0.5
+    # The titles' shared wording is a component, and the explanation names the words.
+    assert explanation["shared_words"] == ["interventional", "cardiologist"]
+    assert explanation["components"]["lexical"] > 0
     assert "contact" not in best["profile"]
     assert best["score"] > next(i["score"] for i in body["items"] if i["profile"]["id"] == welder)
 
@@ -104,12 +107,65 @@ def test_post_matches_are_ranked_filtered_explained_and_consent_aware(api: Api) 
     assert "covered_skills" not in hidden["explanation"]
     assert "languages_matched" not in hidden["explanation"]
     assert "availability_overlap_days" not in hidden["explanation"]
-    assert set(hidden["explanation"]["components"]) == {"semantic", "occupation"}  # the headline is shown
-    # The occupation is read from the headline: a member who hides it hides the link too.
+    # The headline is shown, and the occupation link and shared wording are read from it.
+    assert set(hidden["explanation"]["components"]) == {"semantic", "occupation", "lexical"}
+    assert hidden["explanation"]["shared_words"] == ["cardiologist"]
+    # A member who hides the headline hides the link and the shared words too.
     headless = next(i for i in body["items"] if i["profile"]["id"] == faceless)
     assert "occupation" not in headless["explanation"]
     assert "occupation" not in headless["explanation"]["components"]
+    assert "shared_words" not in headless["explanation"]
+    assert "lexical" not in headless["explanation"]["components"]
     assert "covered_skills" in headless["explanation"]
+
+
+def test_a_member_chooses_the_occupation_their_headline_stands_for(api: Api) -> None:
+    staff, _ = api.organisation()
+    headers, profile_id = _member(api, "Cardiologist", ["echocardiography"])
+    url = "/api/profiles/me/occupation"
+
+    # Without a choice the headline is linked automatically, and those links are offered.
+    offered = api.client.get(url, headers=headers).json()
+    assert offered["chosen"] is None
+    cardiologist = offered["suggested"][0]  # ESCO: "specialised doctor", named "cardiologist" too
+    assert cardiologist["uri"].startswith("http://data.europa.eu/esco/occupation/")
+    assert cardiologist["matched_label"] == "cardiologist"
+    assert cardiologist["confidence"] > 0.6
+
+    # A headline no label spells: a member says what it stands for, and matching follows the choice.
+    api.profile(
+        headers,
+        headline="Doktor za srce",
+        skills=[{"name": "echocardiography"}],
+        languages=[{"code": "sq", "level": "C1"}],
+        availability=MAY,
+        consent={"visible_fields": EVERYTHING, "open_to_matching": True, "open_to_contact": True},
+    )
+    # Refused: what the taxonomy does not know, and a body that is not one; nothing changes.
+    for bad in ({"uri": "http://data.europa.eu/esco/occupation/no-such"}, {"uri": 7}, {"url": None}):
+        assert api.client.put(url, headers=headers, json=bad).status_code == 400
+    assert api.client.get(url, headers=headers).json()["chosen"] is None
+    chosen = api.client.put(url, headers=headers, json={"uri": cardiologist["uri"]})
+    assert chosen.status_code == 200, chosen.text
+    assert chosen.json()["chosen"]["label"] == cardiologist["label"]
+
+    post_id = _cardiology_post(api, staff)
+    items = api.client.get(f"/api/posts/{post_id}/matches", headers=staff).json()["items"]
+    mine = next(i for i in items if i["profile"]["id"] == profile_id)
+    assert mine["explanation"]["occupation"]["via"] == "occupation"
+    assert mine["explanation"]["occupation"]["chosen"] is True
+    assert mine["explanation"]["components"]["occupation"] > 0.5
+    # The member's own data says so, in the profile and in the export.
+    assert api.client.get("/api/profiles/me", headers=headers).json()["occupation_uri"] == cardiologist["uri"]
+    exported = api.client.get("/api/me/export", headers=headers).json()
+    assert cardiologist["uri"] in str(exported)
+
+    # Cleared: the headline is linked automatically again.
+    cleared = api.client.put(url, headers=headers, json={"uri": None})
+    assert cleared.json()["chosen"] is None
+    items = api.client.get(f"/api/posts/{post_id}/matches", headers=staff).json()["items"]
+    mine = next(i for i in items if i["profile"]["id"] == profile_id)
+    assert mine["explanation"].get("occupation", {}).get("chosen") is not True
 
 
 def test_who_may_see_a_posts_candidates(api: Api) -> None:

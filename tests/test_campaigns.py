@@ -283,8 +283,10 @@ def test_learning_from_answers_suggests_weights_without_applying_them(api: Api) 
     assert applied.json()["applied"] is True
     assert applied.json()["live"]["skills"] == pytest.approx(suggested["skills"], abs=1e-3)
     assert applied.json()["live"]["occupation"] == pytest.approx(suggested["occupation"], abs=1e-3)
+    assert applied.json()["live"]["lexical"] == pytest.approx(suggested["lexical"], abs=1e-3)
     api.client.blocking_portal.call(engine.refresh)
     assert engine.ranker.weights.skills == pytest.approx(suggested["skills"])
+    assert engine.ranker.weights.lexical == pytest.approx(suggested["lexical"])
     assert api.client.delete(url, headers=admin).status_code == 204
     api.client.blocking_portal.call(engine.refresh)
     assert engine.ranker.weights.skills == 0.30

@@ -114,9 +114,11 @@ def test_evaluate_command_prints_both_systems_and_writes_json(
     printed = capsys.readouterr().out
     assert "matcher" in printed
     assert "tfidf" in printed
+    assert "lexical" in printed
     assert "ndcg@10" in printed
     report = json.loads(out.read_text())
-    for system in ("matcher", "tfidf"):
+    assert report["lexical_channel"] is True  # the matcher fuses it
+    for system in ("matcher", "semantic", "lexical", "tfidf"):
         for direction in ("posts_to_profiles", "profiles_to_posts"):
             assert set(report[system][direction]) >= {"ndcg@10", "map", "mrr", "recall@10", "recall@100"}
         assert isinstance(report[system]["wall_time_s"], float)

@@ -227,3 +227,36 @@ def test_browsers_get_an_error_page_and_api_clients_problem_json(api: Api) -> No
     )
     assert api_error.status_code == 404
     assert api_error.json()["detail"] == "Post not found."
+
+
+@pytest.mark.slow  # the member page ranks recommendations and links the headline with the default encoder
+def test_a_member_chooses_their_occupation_on_their_page_and_keeps_it_when_saving(api: Api) -> None:
+    headers = api.register("member", email="heart@example.org")
+    api.profile(headers, headline="Cardiologist")
+    _login_page(api, "heart@example.org")
+    page = api.client.get("/me")
+    offered = re.findall(r'name="uri" value="(http[^"]+)"', page.text)
+    assert offered, "the headline's links are offered"
+    response = api.client.post(
+        "/me/occupation", data={"_csrf_token": _csrf(page.text), "uri": offered[0]}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    assert api.client.get("/api/profiles/me", headers=headers).json()["occupation_uri"] == offered[0]
+    page = api.client.get("/me")
+    assert f'value="{offered[0]}" checked' in page.text
+    # Saving the profile form, which does not edit it, keeps the choice.
+    saved = api.client.post(
+        "/me/profile",
+        data={
+            "_csrf_token": _csrf(page.text),
+            "headline": "Cardiologist in Berlin",
+            "open_to_matching": "on",
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    assert api.client.get("/api/profiles/me", headers=headers).json()["occupation_uri"] == offered[0]
+    # Back to links from the headline.
+    page = api.client.get("/me")
+    api.client.post("/me/occupation", data={"_csrf_token": _csrf(page.text), "uri": ""})
+    assert api.client.get("/api/profiles/me", headers=headers).json()["occupation_uri"] is None

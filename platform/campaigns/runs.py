@@ -54,7 +54,7 @@ def filtered_explanation(explanation: dict[str, Any], shown: set[str]) -> dict[s
     if "languages" in shown:
         keep |= {"languages_matched", "languages_missing"}
     if "headline" in shown:
-        keep.add("occupation")  # read from the headline
+        keep |= {"occupation", "shared_words"}  # read from the headline
     out = {k: v for k, v in explanation.items() if k in keep}
     out["components"] = shown_components(explanation.get("components", {}), shown)
     return out

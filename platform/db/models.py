@@ -287,6 +287,8 @@ class Profile(Base):
     origin_municipality: Mapped[str | None] = mapped_column(String(120))
     years_experience: Mapped[int | None] = mapped_column(Integer)
     sectors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The ESCO occupation the member chose for their headline (None: it is linked automatically).
+    occupation_uri: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTimeUTC(timezone=True), default=utcnow, onupdate=utcnow, index=True
@@ -686,6 +688,7 @@ class ScoringWeightsOverride(Base):
     availability: Mapped[float] = mapped_column(Float)
     languages: Mapped[float] = mapped_column(Float)
     occupation: Mapped[float] = mapped_column(Float, default=0.0)
+    lexical: Mapped[float] = mapped_column(Float, default=0.0)
     source: Mapped[str] = mapped_column(String(200), default="")
     applied_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     applied_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)

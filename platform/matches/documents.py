@@ -16,6 +16,7 @@ def profile_document(profile: Profile) -> ProfileDocument:
         sectors=tuple(profile.sectors),
         availability=tuple(Window(w.start_date, w.end_date, tuple(w.modes)) for w in profile.availability),
         open_to_matching=bool(profile.consent and profile.consent.open_to_matching),
+        occupation_uri=profile.occupation_uri,
     )
 
 

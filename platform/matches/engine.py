@@ -37,6 +37,7 @@ from diaspora.matching.calibration import calibration_for
 from diaspora.matching.documents import PostDocument, ProfileDocument, Window
 from diaspora.matching.encoder import Encoder, get_encoder
 from diaspora.matching.index import PostIndex, ProfileIndex, SnapshotError
+from diaspora.matching.lexical import packaged_scorer
 from diaspora.matching.occupations import LabelVectors, OccupationLinker, linker_by_meaning, packaged_linker
 from diaspora.matching.ranker import Ranker
 from diaspora.matching.scoring import ScoringWeights
@@ -118,6 +119,7 @@ def scoring_weights(settings: Settings) -> ScoringWeights:
     return ScoringWeights(
         semantic=settings.match_weight_semantic,
         occupation=settings.match_weight_occupation,
+        lexical=settings.match_weight_lexical,
         skills=settings.match_weight_skills,
         availability=settings.match_weight_availability,
         languages=settings.match_weight_languages,
@@ -147,7 +149,11 @@ class MatchingEngine:
                 else packaged_linker()
             )
         self.ranker = Ranker(
-            self.encoder, scoring_weights(settings), settings.match_rerank_depth, linker=linker
+            self.encoder,
+            scoring_weights(settings),
+            settings.match_rerank_depth,
+            linker=linker,
+            lexical=packaged_scorer(),
         )
         self._preparing_labels: threading.Thread | None = None
         self.profiles: ProfileIndex | None = None
@@ -261,6 +267,7 @@ class MatchingEngine:
         self.ranker.weights = ScoringWeights(
             semantic=row.semantic,
             occupation=row.occupation,
+            lexical=row.lexical,
             skills=row.skills,
             availability=row.availability,
             languages=row.languages,

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
+from diaspora.platform.core.schemas import Input
 from diaspora.platform.posts.schemas import PostOut
 from diaspora.platform.profiles.schemas import ProfileView
 
@@ -23,6 +26,7 @@ class OccupationMatchOut(msgspec.Struct):
     confidence: float
     via: str
     value: float
+    chosen: bool = False  # the member chose this occupation for their headline
 
 
 class ExplanationOut(msgspec.Struct, omit_defaults=True):
@@ -31,6 +35,7 @@ class ExplanationOut(msgspec.Struct, omit_defaults=True):
     semantic_similarity: float
     components: dict[str, float]
     occupation: OccupationMatchOut | None = None
+    shared_words: list[str] | None = None  # words of the post's title the headline contains too
     skill_coverage: float | None = None
     covered_skills: list[SkillMatchOut] | None = None
     missing_skills: list[str] | None = None
@@ -60,3 +65,27 @@ class PostMatchOut(msgspec.Struct):
 class PostMatchList(msgspec.Struct):
     model_id: str
     items: list[PostMatchOut]
+
+
+class OccupationOut(msgspec.Struct, omit_defaults=True):
+    """An ESCO occupation; `confidence` and `matched_label` say how a headline was linked to it."""
+
+    uri: str
+    label: str
+    isco: str
+    confidence: float | None = None
+    matched_label: str | None = None
+
+
+class OccupationChoiceOut(msgspec.Struct):
+    """The occupation the member chose for their headline (None: it is linked automatically), and the
+    occupations the headline is linked to automatically, best first, to choose from."""
+
+    chosen: OccupationOut | None
+    suggested: list[OccupationOut]
+
+
+class OccupationChoiceIn(Input):
+    """Choose the ESCO occupation your headline names (its URI), or `null` to have it linked again."""
+
+    uri: Annotated[str, msgspec.Meta(max_length=300)] | None

@@ -9,16 +9,19 @@ import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from diaspora.matching.occupations import OccupationLinker, packaged_linker
 from diaspora.matching.scoring import Explanation, Match
-from diaspora.platform.core import policy
-from diaspora.platform.core.errors import PermissionDeniedError
+from diaspora.platform.core import audit, policy
+from diaspora.platform.core.errors import DomainError, PermissionDeniedError
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import Consent, ContactGrant, Post, Profile, Role
 from diaspora.platform.matches.documents import post_document, profile_document
 from diaspora.platform.matches.engine import POST_LOAD, PROFILE_LOAD, MatchingEngine
 from diaspora.platform.matches.schemas import (
     ExplanationOut,
+    OccupationChoiceOut,
     OccupationMatchOut,
+    OccupationOut,
     PostMatchList,
     PostMatchOut,
     ProfileMatchList,
@@ -35,12 +38,13 @@ from diaspora.platform.profiles.services import (
 
 _ALL_PARTS = frozenset({"headline", "skills", "availability", "languages"})
 # The profile part each score component is read from; one the member hides hides the component too.
-_COMPONENT_PART = {"occupation": "headline"}
+_COMPONENT_PART = {"occupation": "headline", "lexical": "headline"}
 
 
 def shown_components(components: Mapping[str, float], shown: Collection[str]) -> dict[str, float]:
     """The score components a viewer may see: the semantic one always, any other only with the profile
-    part it is read from (the occupation link is read from the headline, each other from its namesake)."""
+    part it is read from (the occupation link and the shared wording are read from the headline, each
+    other from its namesake)."""
     return {k: v for k, v in components.items() if k == "semantic" or _COMPONENT_PART.get(k, k) in shown}
 
 
@@ -54,7 +58,9 @@ def explanation_out(
     )
     if explanation.occupation is not None and _COMPONENT_PART["occupation"] in shown:
         o = explanation.occupation
-        out.occupation = OccupationMatchOut(o.uri, o.label, o.isco, o.confidence, o.via, o.value)
+        out.occupation = OccupationMatchOut(o.uri, o.label, o.isco, o.confidence, o.via, o.value, o.chosen)
+    if explanation.shared_words and _COMPONENT_PART["lexical"] in shown:
+        out.shared_words = list(explanation.shared_words)
     if "skills" in shown and explanation.skill_coverage is not None:
         out.skill_coverage = explanation.skill_coverage
         out.covered_skills = [
@@ -193,3 +199,48 @@ async def recommendations_for_member(
             for m in matches
         ],
     )
+
+
+def _linker(engine: MatchingEngine) -> OccupationLinker:
+    """The engine's linker (by meaning too, where it links so), or the spelled one when links are off."""
+    return engine.ranker.linker or packaged_linker()
+
+
+async def occupation_choice(
+    session: AsyncSession, engine: MatchingEngine, user: Actor
+) -> OccupationChoiceOut:
+    """The member's chosen occupation and what their headline is linked to without a choice."""
+    profile = await load_own_profile(session, user.id)
+    assert profile is not None
+    linker = _linker(engine)
+    links = await anyio.to_thread.run_sync(linker.link, profile.headline) if profile.headline else ()
+    chosen = linker.occupation(profile.occupation_uri) if profile.occupation_uri else None
+    return OccupationChoiceOut(
+        chosen=None if chosen is None else OccupationOut(chosen.uri, chosen.label, chosen.isco),
+        suggested=[
+            OccupationOut(link.uri, link.label, link.isco, link.confidence, link.matched_label)
+            for link in links
+        ],
+    )
+
+
+async def choose_occupation(
+    session: AsyncSession, engine: MatchingEngine, user: Actor, uri: str | None
+) -> OccupationChoiceOut:
+    """Set (or, with None, clear) the occupation the member's headline stands for; an occupation the
+    taxonomy does not know is refused and nothing changes."""
+    profile = await load_own_profile(session, user.id)
+    assert profile is not None
+    if uri is not None and _linker(engine).occupation(uri) is None:
+        raise DomainError("Not an ESCO occupation: give the URI of one (see `suggested`).", field="uri")
+    if profile.occupation_uri != uri:
+        profile.occupation_uri = uri
+        audit.record(
+            session,
+            actor_id=user.id,
+            action="profile.occupation_chosen" if uri else "profile.occupation_cleared",
+            entity_type="profile",
+            entity_id=str(profile.id),
+        )
+        await session.flush()  # the matcher sees the write (`changes`) and ranks the profile anew
+    return await occupation_choice(session, engine, user)

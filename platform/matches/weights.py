@@ -30,11 +30,13 @@ class WeightsIn(Input, kw_only=True):
     availability: Weight
     languages: Weight
     occupation: Weight | None = None  # None: the configured weight of occupation links
+    lexical: Weight | None = None  # None: the configured weight of the titles' shared wording
     source: Annotated[str, msgspec.Meta(max_length=200)] = ""
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.semantic + self.skills + self.availability + self.languages + (self.occupation or 0) <= 0:
+        named = self.semantic + self.skills + self.availability + self.languages
+        if named + (self.occupation or 0) + (self.lexical or 0) <= 0:
             raise ValueError("at least one weight must be above zero")
 
 
@@ -82,15 +84,15 @@ class ScoringWeightsController(Controller):
         user: NamedDependency[Actor],
         data: JSONBody[WeightsIn],
     ) -> WeightsOut:
+        configured = scoring_weights(matching.settings)
         values = {
             "id": 1,
             "semantic": data.semantic,
             "skills": data.skills,
             "availability": data.availability,
             "languages": data.languages,
-            "occupation": scoring_weights(matching.settings).occupation
-            if data.occupation is None
-            else data.occupation,
+            "occupation": configured.occupation if data.occupation is None else data.occupation,
+            "lexical": configured.lexical if data.lexical is None else data.lexical,
             "source": data.source,
             "applied_by_id": user.id,
             "applied_at": utcnow(),

@@ -172,6 +172,7 @@ class ProfileOut(msgspec.Struct):
     updated_at: datetime
     text_language: str | None = None  # ISO 639-1 code of the language it is written in, as detected
     residence_city: str | None = None
+    occupation_uri: str | None = None  # the ESCO occupation chosen for the headline (None: linked)
 
 
 class ContactOut(msgspec.Struct):

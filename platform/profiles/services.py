@@ -316,6 +316,7 @@ def profile_out(profile: Profile, grants: Iterable[ContactGrant]) -> ProfileOut:
         ),
         contact_granted_to=[g.organisation_id for g in grants],
         updated_at=profile.updated_at,
+        occupation_uri=profile.occupation_uri,
     )
 
 

@@ -21,7 +21,11 @@ from diaspora.platform.core.guards import provide_actor, requires_login, require
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import AvailabilityMode, LanguageLevel, Profile
 from diaspora.platform.matches.engine import MatchingEngine
-from diaspora.platform.matches.services import recommendations_for_member
+from diaspora.platform.matches.services import (
+    choose_occupation,
+    occupation_choice,
+    recommendations_for_member,
+)
 from diaspora.platform.posts.interests import answer_interest, my_interests
 from diaspora.platform.profiles import services as profiles
 from diaspora.platform.profiles.schemas import DEFAULT_VISIBLE_FIELDS, VISIBLE_FIELDS, ProfileIn
@@ -210,9 +214,10 @@ class MemberPages(Controller):
         status_code: int = 200,
     ) -> Template:
         profile = await profiles.load_own_profile(session, user.id, required=False)
-        recommendations = None
+        recommendations = occupation = None
         if profile is not None and not errors:
             recommendations = await recommendations_for_member(session, matching, user, limit=10)
+            occupation = await occupation_choice(session, matching, user)
         context = {
             "user": user,
             "form": form if form is not None else form_from_profile(profile),
@@ -220,6 +225,7 @@ class MemberPages(Controller):
             "saved": saved,
             "has_profile": profile is not None,
             "recommendations": recommendations.items if recommendations else [],
+            "occupation": occupation,
             "invitations": await invitations.my_invitations(session, user),
             "interests": await my_interests(session, user),
             "consultations": [
@@ -268,6 +274,19 @@ class MemberPages(Controller):
         return await self._page(
             request, db_session, matching, user, form=form, errors=saved.errors, status_code=400
         )
+
+    @post("/occupation", status_code=303, guards=[requires_member])
+    async def choose_occupation(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        matching: NamedDependency[MatchingEngine],
+        user: NamedDependency[Actor],
+    ) -> Redirect:
+        form = await form_of(request)
+        uri = str(form.get("uri") or "").strip() or None
+        await choose_occupation(db_session, matching, user, uri)
+        return Redirect("/me#occupation", status_code=303)
 
     @post("/invitations/{match_id:uuid}", status_code=303, guards=[requires_member])
     async def answer(

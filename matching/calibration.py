@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from diaspora.matching.onnx import INT8_SUFFIX
+
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
@@ -64,5 +66,6 @@ UNCALIBRATED = Calibration(unrelated=0.0, same=1.0, skill_threshold=0.62)
 
 
 def calibration_for(model_name: str) -> Calibration:
-    """A model's calibration; its int8 export (`@int8`) reads like it (measured: `bench/calibrate.py`)."""
-    return CALIBRATIONS.get(model_name.removesuffix("@int8"), UNCALIBRATED)
+    """A model's calibration; its int8 export (`onnx.INT8_SUFFIX`) reads like it (measured:
+    `bench/calibrate.py`)."""
+    return CALIBRATIONS.get(model_name.removesuffix(INT8_SUFFIX), UNCALIBRATED)

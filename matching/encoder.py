@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from diaspora.matching.calibration import calibration_for
-from diaspora.matching.onnx import BACKENDS, Backend
+from diaspora.matching.onnx import BACKENDS, INT8_SUFFIX, Backend
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -119,7 +119,7 @@ class Encoder:
     def model_id(self) -> str:
         """Identifies the vector space: vectors with different ids are never compared. The float32
         ONNX export computes the same vectors as torch and shares its id; int8 ones are apart."""
-        return self.model_name + ("@int8" if self.backend == "onnx-int8" else "")
+        return self.model_name + (INT8_SUFFIX if self.backend == "onnx-int8" else "")
 
     @property
     def onnx(self) -> OnnxModel:

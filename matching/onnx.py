@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 Backend = Literal["torch", "onnx", "onnx-int8"]
 BACKENDS: tuple[Backend, ...] = ("torch", "onnx", "onnx-int8")
 DEFAULT_BACKEND: Backend = "torch"  # the product's (settings.embedding_backend)
+# Appended to the model id of int8 vectors, so that they are never stored or compared as the model's own.
+INT8_SUFFIX = "@int8"
 # Bump when the export (graph, inputs, quantisation) changes: older exports are then made again.
 EXPORT_VERSION = 2
 MANIFEST = "manifest.json"

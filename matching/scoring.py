@@ -123,14 +123,20 @@ def match_skills(
     if not offered:
         return [], [s.name for s in required], 0.0
     similarity = encode([s.name for s in required]) @ encode([s.name for s in offered]).T
+    by_taxonomy: dict[str, Skill] = {}
+    by_words: dict[str, Skill] = {}
+    for o in offered:  # the first offered skill of each id and of each spelling, as listed
+        if o.taxonomy_id:
+            by_taxonomy.setdefault(o.taxonomy_id, o)
+        by_words.setdefault(_normalise(o.name), o)
     covered: list[SkillMatch] = []
     missing: list[str] = []
     credit = 0.0
     for i, need in enumerate(required):
-        exact = next((o for o in offered if need.taxonomy_id and o.taxonomy_id == need.taxonomy_id), None)
+        exact = by_taxonomy.get(need.taxonomy_id) if need.taxonomy_id else None
         via = "taxonomy"
         if exact is None:
-            exact = next((o for o in offered if _normalise(o.name) == _normalise(need.name)), None)
+            exact = by_words.get(_normalise(need.name))
             via = "exact"
         if exact is not None:
             covered.append(SkillMatch(need.name, exact.name, 1.0, via))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import cyrtranslit
 
@@ -34,7 +35,11 @@ def to_cyrillic(text: str) -> str:
     return str(cyrtranslit.to_cyrillic(text, "sr"))
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
-    """Case-, space-, accent- and script-insensitive form: Latin letters without diacritics."""
+    """Case-, space-, accent- and script-insensitive form: Latin letters without diacritics.
+
+    Remembered (skill names and titles repeat across every pair a request scores; folding one walks it
+    letter by letter)."""
     decomposed = unicodedata.normalize("NFKD", to_latin(text).casefold())
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())

@@ -227,6 +227,24 @@ def test_skill_coverage_by_taxonomy_exact_words_and_similarity() -> None:
     assert coverage == pytest.approx(3 / 4)
 
 
+def test_skill_coverage_names_the_first_offered_skill_of_an_id_or_a_spelling() -> None:
+    # Either script, any case and accents: one skill; of several offered alike, the member's first.
+    required = (Skill("Ангиографија"), Skill("Cardiology", "esco:7"))
+    offered = (
+        Skill("Heart medicine", "esco:7"),
+        Skill("angiografija "),
+        Skill("Angiografija"),
+        Skill("Cardiology", "esco:7"),
+    )
+    covered, missing, coverage = match_skills(required, offered, _exact_encoder, threshold=0.6)
+    assert [(c.required, c.matched_by, c.via) for c in covered] == [
+        ("Ангиографија", "angiografija ", "exact"),
+        ("Cardiology", "Heart medicine", "taxonomy"),
+    ]
+    assert missing == []
+    assert coverage == 1.0
+
+
 def test_availability_overlap_counts_days_in_accepted_modes() -> None:
     post = PostDocument("p", start=date(2027, 5, 10), end=date(2027, 5, 19), work_mode="onsite")
     profile = ProfileDocument(

@@ -15,7 +15,7 @@ from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import DomainError, PermissionDeniedError
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import Consent, ContactGrant, Post, Profile, Role
-from diaspora.platform.matches.documents import post_document, profile_document
+from diaspora.platform.matches.documents import post_document
 from diaspora.platform.matches.engine import POST_LOAD, PROFILE_LOAD, MatchingEngine
 from diaspora.platform.matches.schemas import (
     ExplanationOut,
@@ -33,6 +33,7 @@ from diaspora.platform.profiles.services import (
     decode_visible_fields,
     ensure_may_see_profiles,
     load_own_profile,
+    own_profile_id,
     profile_view,
 )
 
@@ -158,20 +159,23 @@ async def matches_for_post(
 async def recommendations_for_member(
     session: AsyncSession, engine: MatchingEngine, user: Actor, *, limit: int
 ) -> PostMatchList:
-    """The live posts that fit a member best, with the reasons."""
+    """The live posts that fit a member best, with the reasons.
+
+    The member's profile is read as the matcher indexed it (its document from the engine's memory at
+    the indexed version), so that its filters and its vector agree: a change this process saved is
+    indexed before ranking, one saved by another process within the refresh interval."""
     if user.role is not Role.MEMBER:
         raise PermissionDeniedError("Recommendations are for member accounts.")
-    profile = await load_own_profile(session, user.id)
-    assert profile is not None
+    profile_id = str(await own_profile_id(session, user.id))
     await engine.refresh_if_stale()
     assert engine.profiles is not None
     assert engine.posts is not None
-    document = profile_document(profile)
-    vector = engine.profiles.vector_of(document.id)
+    vector = engine.profiles.vector_of(profile_id)
     if vector is None:  # written by another process since the last refresh
         await engine.refresh()
-        vector = engine.profiles.vector_of(document.id)
-    if vector is None:
+        vector = engine.profiles.vector_of(profile_id)
+    document = (await engine.profile_documents(session, [profile_id])).get(profile_id)
+    if vector is None or document is None:
         return PostMatchList(model_id=engine.model_id, items=[])
     mask = engine.posts.filter_mask(document)
     candidates = engine.ranker.candidates(engine.posts, vector, mask, limit)

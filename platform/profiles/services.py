@@ -75,6 +75,14 @@ async def load_own_profile(
     return profile
 
 
+async def own_profile_id(session: AsyncSession, account_id: uuid.UUID) -> uuid.UUID:
+    """The id of the member's profile (one indexed lookup, nothing loaded), or NotFoundError."""
+    profile_id = await session.scalar(select(Profile.id).where(Profile.account_id == account_id))
+    if profile_id is None:
+        raise NotFoundError("You have no profile yet: create it with PUT /api/profiles/me.")
+    return profile_id
+
+
 async def contact_grants_of(session: AsyncSession, profile_id: uuid.UUID) -> list[ContactGrant]:
     return list(
         (await session.scalars(select(ContactGrant).where(ContactGrant.profile_id == profile_id))).all()

@@ -213,6 +213,49 @@ def test_recommendations_for_a_member(api: Api) -> None:
     assert api.client.get("/api/profiles/me/recommendations", headers=staff).status_code == 403
 
 
+def test_recommendations_show_each_post_as_it_is_now(api: Api) -> None:
+    # What a recommendation shows of a post is remembered between requests; a change to the post or to
+    # its organisation shows at the next one.
+    admin = api.admin()
+    staff, organisation = api.organisation(admin=admin)
+    cardiology = _cardiology_post(api, staff)
+    member, _ = _member(api, "Interventional cardiologist", ["echocardiography", "coronary angiography"])
+
+    def shown() -> dict[str, Any]:
+        response = api.client.get("/api/profiles/me/recommendations", headers=member)
+        assert response.status_code == 200, response.text
+        return next(i["post"] for i in response.json()["items"] if i["post"]["id"] == cardiology)
+
+    assert shown()["organisation_name"].startswith("Hospital")
+    renamed = api.client.patch(
+        f"/api/organisations/{organisation}",
+        headers=admin,
+        json={"name": "Mother Teresa University Hospital"},
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert shown()["organisation_name"] == "Mother Teresa University Hospital"
+    changed = api.client.put(
+        f"/api/posts/{cardiology}",
+        headers=staff,
+        json={**{k: v for k, v in shown().items() if k in _POST_FIELDS}, "title": "Cardiologist, mission"},
+    )
+    assert changed.status_code == 200, changed.text
+    assert shown()["title"] == "Cardiologist, mission"
+
+
+_POST_FIELDS = (
+    "kind",
+    "description",
+    "required_skills",
+    "languages",
+    "country",
+    "start_date",
+    "end_date",
+    "mode",
+    "status",
+)
+
+
 def test_embedding_store_encodes_only_changed_texts_and_forgets_erased_members(api: Api) -> None:
     engine = api.client.app.state["matching"]
     url = api.client.app.state["settings"].effective_database_url

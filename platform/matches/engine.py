@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio.to_thread
 import numpy as np
@@ -76,6 +76,8 @@ POST_LOAD = (joinedload(Post.organisation), selectinload(Post.skills))
 _LOOKBACK = timedelta(seconds=60)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DOCUMENT_CACHE = 20_000  # scoring documents of recently ranked profiles kept in memory
+POST_CACHE = 5_000  # documents and views of recently recommended posts kept in memory
+V = TypeVar("V")
 
 
 def _version(updated_at: datetime) -> int:
@@ -170,6 +172,8 @@ class MatchingEngine:
         # The scoring documents of recently ranked profiles, each with the version it was read at: a
         # request reads from the database only the candidates it has not seen at their current version.
         self._documents: OrderedDict[str, tuple[int, ProfileDocument]] = OrderedDict()
+        # The same for posts, each with the view a recommendation shows of it.
+        self._posts: OrderedDict[str, tuple[int, PostDocument, Any]] = OrderedDict()
 
     @property
     def model_id(self) -> str:
@@ -355,6 +359,32 @@ class MatchingEngine:
                 self._documents[document.id] = (_version(row.updated_at), document)
             while len(self._documents) > DOCUMENT_CACHE:
                 self._documents.popitem(last=False)
+        return found
+
+    async def post_views(
+        self, session: AsyncSession, post_ids: Collection[str], view: Callable[[Post], V]
+    ) -> dict[str, tuple[PostDocument, V]]:
+        """The documents of these indexed posts and `view` of each, as of their indexed version: from
+        memory when built before at that version, else read from the database (and remembered). What a
+        post shows of its organisation is current too: a change to it re-stamps the organisation's posts."""
+        assert self.posts is not None
+        found: dict[str, tuple[PostDocument, V]] = {}
+        missing: list[uuid.UUID] = []
+        for post_id in post_ids:
+            cached = self._posts.get(post_id)
+            if cached is not None and cached[0] == self.posts.version_of(post_id):
+                self._posts.move_to_end(post_id)
+                found[post_id] = (cached[1], cached[2])
+            else:
+                missing.append(uuid.UUID(post_id))
+        if missing:
+            rows = await session.scalars(select(Post).where(Post.id.in_(missing)).options(*POST_LOAD))
+            for row in rows.all():
+                document, shown = post_document(row), view(row)
+                found[document.id] = (document, shown)
+                self._posts[document.id] = (_version(row.updated_at), document, shown)
+            while len(self._posts) > POST_CACHE:
+                self._posts.popitem(last=False)
         return found
 
     async def _build_compact(self, index: ProfileIndex | PostIndex) -> None:

@@ -16,7 +16,7 @@ from diaspora.platform.core.errors import DomainError, PermissionDeniedError
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.db.models import Consent, ContactGrant, Post, Profile, Role
 from diaspora.platform.matches.documents import post_document
-from diaspora.platform.matches.engine import POST_LOAD, PROFILE_LOAD, MatchingEngine
+from diaspora.platform.matches.engine import PROFILE_LOAD, MatchingEngine
 from diaspora.platform.matches.schemas import (
     ExplanationOut,
     OccupationChoiceOut,
@@ -179,16 +179,8 @@ async def recommendations_for_member(
         return PostMatchList(model_id=engine.model_id, items=[])
     mask = engine.posts.filter_mask(document)
     candidates = engine.ranker.candidates(engine.posts, vector, mask, limit)
-    posts = {
-        str(p.id): p
-        for p in (
-            await session.scalars(
-                select(Post).where(Post.id.in_([uuid.UUID(i) for i, _ in candidates])).options(*POST_LOAD)
-            )
-        ).all()
-    }
-    documents = {i: post_document(p) for i, p in posts.items()}
-    live = {i: d for i, d in documents.items() if d.live}
+    posts = await engine.post_views(session, [i for i, _ in candidates], post_out)
+    live = {i: d for i, (d, _) in posts.items() if d.live}
     matches = await anyio.to_thread.run_sync(
         lambda: engine.ranker.score_posts(document, candidates, live, limit)
     )
@@ -196,7 +188,7 @@ async def recommendations_for_member(
         model_id=engine.model_id,
         items=[
             PostMatchOut(
-                post=post_out(posts[m.id]),
+                post=posts[m.id][1],
                 score=round(m.score, 4),
                 explanation=explanation_out(m.explanation),
             )

@@ -107,6 +107,8 @@ async def update_organisation(
         organisation.verified = False
         organisation.verified_at = None
         await _touch_posts(session, organisation.id)
+    elif "name" in changed:
+        await _touch_posts(session, organisation.id)  # each of its posts shows the name
     audit.record(
         session,
         actor_id=user.id,
@@ -142,8 +144,8 @@ async def set_verified(
 
 
 async def _touch_posts(session: AsyncSession, organisation_id: uuid.UUID) -> None:
-    # Whether a post is live depends on its organisation's verification; re-stamping its posts lets the
-    # matcher's incremental refresh see the change.
+    # Whether a post is live depends on its organisation's verification, and each post shows its name;
+    # re-stamping its posts lets the matcher's incremental refresh (and what it remembers) see the change.
     await session.execute(
         update(Post).where(Post.organisation_id == organisation_id).values(updated_at=utcnow())
     )

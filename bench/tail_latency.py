@@ -99,10 +99,11 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 @contextlib.contextmanager
-def _server(data: Path, freeze: bool) -> Iterator[str]:
+def _server(data: Path, freeze: bool, *options: str) -> Iterator[str]:
+    """`diaspora serve` on a free port over the data folder, with further `options` of the command."""
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "diaspora.platform.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "diaspora.platform.cli", "serve", "--port", str(port), *options],
         env=_environment(data, freeze),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -64,6 +64,9 @@ def _shows(field: str) -> ColumnElement[bool]:
     return Consent.visible_fields.contains(f",{field},", autoescape=True)
 
 
+_NO_PROFILE = "You have no profile yet: create it with PUT /api/profiles/me."
+
+
 async def load_own_profile(
     session: AsyncSession, account_id: uuid.UUID, *, required: bool = True
 ) -> Profile | None:
@@ -71,7 +74,7 @@ async def load_own_profile(
         select(Profile).where(Profile.account_id == account_id).options(*_PROFILE_LOAD)
     )
     if profile is None and required:
-        raise NotFoundError("You have no profile yet: create it with PUT /api/profiles/me.")
+        raise NotFoundError(_NO_PROFILE)
     return profile
 
 
@@ -79,7 +82,7 @@ async def own_profile_id(session: AsyncSession, account_id: uuid.UUID) -> uuid.U
     """The id of the member's profile (one indexed lookup, nothing loaded), or NotFoundError."""
     profile_id = await session.scalar(select(Profile.id).where(Profile.account_id == account_id))
     if profile_id is None:
-        raise NotFoundError("You have no profile yet: create it with PUT /api/profiles/me.")
+        raise NotFoundError(_NO_PROFILE)
     return profile_id
 
 

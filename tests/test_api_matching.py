@@ -243,6 +243,56 @@ def test_recommendations_show_each_post_as_it_is_now(api: Api) -> None:
     assert shown()["title"] == "Cardiologist, mission"
 
 
+def test_a_posts_candidates_show_each_profile_as_it_is_now(api: Api) -> None:
+    # What a post's candidates list shows of each profile is remembered between requests; a change to the
+    # profile, to its account's name or to what the member shows is seen at the next one, and contact
+    # details only once the member shared them with the viewer's organisation.
+    staff, _ = api.organisation()
+    post_id = _cardiology_post(api, staff)
+    member, profile_id = _member(api, "Interventional cardiologist", ["echocardiography"])
+
+    def shown() -> dict[str, Any]:
+        response = api.client.get(f"/api/posts/{post_id}/matches", headers=staff)
+        assert response.status_code == 200, response.text
+        return next(i["profile"] for i in response.json()["items"] if i["profile"]["id"] == profile_id)
+
+    first = shown()
+    assert first["headline"] == "Interventional cardiologist"
+    assert first["skills"]
+    assert "contact" not in first
+    renamed = api.client.patch("/api/me", headers=member, json={"display_name": "Arta Krasniqi"})
+    assert renamed.status_code == 200, renamed.text
+    assert shown()["name"] == "Arta Krasniqi"
+    api.profile(
+        member,
+        headline="Paediatric cardiologist",
+        skills=[{"name": "echocardiography"}],
+        languages=[{"code": "sq", "level": "C1"}],
+        availability=MAY,
+        consent={"visible_fields": EVERYTHING, "open_to_matching": True, "open_to_contact": True},
+    )
+    assert shown()["headline"] == "Paediatric cardiologist"
+
+    # Contact details once shared, and current: a new phone number shows at the next request.
+    sent = api.client.post(f"/api/posts/{post_id}/interests", headers=staff, json={"profile_id": profile_id})
+    assert sent.status_code == 201, sent.text
+    interest = api.client.get("/api/me/interests", headers=member).json()["items"][0]["id"]
+    answer = f"/api/me/interests/{interest}/answer"
+    assert api.client.post(answer, headers=member, json={"answer": "share"}).status_code in (200, 201)
+    assert shown()["contact"]["email"].startswith("member")
+    assert api.client.patch("/api/me", headers=member, json={"phone": "+355 69 000 1111"}).status_code == 200
+    assert shown()["contact"]["phone"] == "+355 69 000 1111"
+
+    # Hiding parts hides them at once; withdrawing contact hides the details.
+    hidden = api.client.put(
+        "/api/profiles/me/consent",
+        headers=member,
+        json={"visible_fields": ["headline"], "open_to_matching": True, "open_to_contact": False},
+    )
+    assert hidden.status_code == 200, hidden.text
+    assert set(shown()) == {"id", "headline"}  # open_to_contact false: left out, as every default
+
+
 _POST_FIELDS = (
     "kind",
     "description",

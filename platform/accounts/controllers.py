@@ -160,7 +160,7 @@ class MeController(Controller):
     ) -> AccountOut:
         account = await services.get_account(db_session, user.id)
         if data.display_name is not None:
-            account.display_name = data.display_name.strip()
+            await services.rename(db_session, account, data.display_name.strip())
         if data.phone is not None:
             account.phone = data.phone
         await db_session.flush()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.stores.base import Store
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -176,6 +176,15 @@ async def get_account(session: AsyncSession, account_id: uuid.UUID) -> Account:
     if account is None:
         raise NotFoundError("Account not found.")
     return account
+
+
+async def rename(session: AsyncSession, account: Account, display_name: str) -> None:
+    """Change the name an account shows; its profile is stamped too, since a profile's card shows the
+    name and a matcher remembers each card by its profile's stamp."""
+    if display_name == account.display_name:
+        return
+    account.display_name = display_name
+    await session.execute(update(Profile).where(Profile.account_id == account.id).values(updated_at=utcnow()))
 
 
 async def export_account(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]:

@@ -96,9 +96,9 @@ async def run_matching(
     found: dict[tuple[str, str], Match] = {}
     for post in posts:
         depth = max(MIN_CANDIDATES, post.places * CANDIDATES_PER_PLACE)
-        for profile, match in await ranked_profiles(session, engine, post, limit=depth, refresh=False):
-            pair = (str(post.id), str(profile.id))
-            scores[pair], found[pair] = match.score, match
+        for candidate in await ranked_profiles(session, engine, post.id, limit=depth, refresh=False):
+            pair = (str(post.id), candidate.match.id)
+            scores[pair], found[pair] = candidate.match.score, candidate.match
     problem = Problem(
         places={str(p.id): p.places for p in posts},
         scores=scores,

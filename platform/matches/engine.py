@@ -19,8 +19,8 @@ import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Collection
+from collections import defaultdict
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 import numpy as np
+from cachetools import LRUCache
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload, selectinload
@@ -76,11 +77,12 @@ POST_LOAD = (joinedload(Post.organisation), selectinload(Post.skills))
 _LOOKBACK = timedelta(seconds=60)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DOCUMENT_CACHE = 20_000  # scoring documents of recently ranked profiles kept in memory
+CARD_CACHE = 5_000  # what a post's candidates list shows of recently shown profiles
 POST_CACHE = 5_000  # documents and views of recently recommended posts kept in memory
 V = TypeVar("V")
 
 
-def _version(updated_at: datetime) -> int:
+def row_version(updated_at: datetime) -> int:
     """A row's last change as the index records it: whole microseconds since the epoch (UTC)."""
     if updated_at.tzinfo is None:
         updated_at = updated_at.replace(tzinfo=UTC)
@@ -107,6 +109,21 @@ class _Source:
 
 _PROFILES = _Source("profile", Profile, PROFILE_LOAD, profile_document, profile_text)
 _POSTS = _Source("post", Post, POST_LOAD, post_document, post_text)
+
+
+def _remembered(
+    cache: LRUCache[str, tuple[int, V]], versions: Mapping[str, int | None]
+) -> tuple[dict[str, V], list[uuid.UUID]]:
+    """What `cache` holds of these rows at these versions, and the ids of the others (to be read)."""
+    found: dict[str, V] = {}
+    missing: list[uuid.UUID] = []
+    for key, version in versions.items():
+        cached = cache.get(key)
+        if cached is not None and cached[0] == version:
+            found[key] = cached[1]
+        else:
+            missing.append(uuid.UUID(key))
+    return found, missing
 
 
 @dataclass
@@ -171,9 +188,12 @@ class MatchingEngine:
         self._compact_build: asyncio.Task[None] | None = None
         # The scoring documents of recently ranked profiles, each with the version it was read at: a
         # request reads from the database only the candidates it has not seen at their current version.
-        self._documents: OrderedDict[str, tuple[int, ProfileDocument]] = OrderedDict()
+        self._documents: LRUCache[str, tuple[int, ProfileDocument]] = LRUCache(DOCUMENT_CACHE)
         # The same for posts, each with the view a recommendation shows of it.
-        self._posts: OrderedDict[str, tuple[int, PostDocument, Any]] = OrderedDict()
+        self._posts: LRUCache[str, tuple[int, tuple[PostDocument, Any]]] = LRUCache(POST_CACHE)
+        # And what a post's candidates list shows of each profile (every part; the viewer's request picks
+        # those the member shows, as of now), by the profile's version as of the request.
+        self._cards: LRUCache[str, tuple[int, Any]] = LRUCache(CARD_CACHE)
 
     @property
     def model_id(self) -> str:
@@ -291,7 +311,7 @@ class MatchingEngine:
             ids = sorted(
                 entity_id
                 for entity_id, updated_at in (await session.execute(changed)).all()
-                if index.version_of(str(entity_id)) != _version(updated_at)
+                if index.version_of(str(entity_id)) != row_version(updated_at)
             )
             if seen is None and source is _PROFILES and self.bulk_load:
                 loaded = await self._bulk_load_profiles(session, index)
@@ -314,7 +334,7 @@ class MatchingEngine:
                 report.encoded += len(encoded)
                 report.reused += len(documents) - len(encoded)
                 for row, document, vector in zip(fetched, documents, vectors, strict=True):
-                    index.upsert(document, vector, version=_version(row.updated_at))
+                    index.upsert(document, vector, version=row_version(row.updated_at))
                 if source is _PROFILES:
                     self._count_changes(len(documents))
                 session.expunge_all()
@@ -340,15 +360,8 @@ class MatchingEngine:
         each request runs first keeps that current): from memory when read before at that version, else
         read from the database (and remembered)."""
         assert self.profiles is not None
-        found: dict[str, ProfileDocument] = {}
-        missing: list[uuid.UUID] = []
-        for profile_id in profile_ids:
-            cached = self._documents.get(profile_id)
-            if cached is not None and cached[0] == self.profiles.version_of(profile_id):
-                self._documents.move_to_end(profile_id)
-                found[profile_id] = cached[1]
-            else:
-                missing.append(uuid.UUID(profile_id))
+        index = self.profiles
+        found, missing = _remembered(self._documents, {i: index.version_of(i) for i in profile_ids})
         if missing:
             rows = await session.scalars(
                 select(Profile).where(Profile.id.in_(missing)).options(*PROFILE_LOAD)
@@ -356,9 +369,25 @@ class MatchingEngine:
             for row in rows.all():
                 document = profile_document(row)
                 found[document.id] = document
-                self._documents[document.id] = (_version(row.updated_at), document)
-            while len(self._documents) > DOCUMENT_CACHE:
-                self._documents.popitem(last=False)
+                self._documents[document.id] = (row_version(row.updated_at), document)
+        return found
+
+    async def profile_cards(
+        self, session: AsyncSession, versions: Mapping[str, int], card: Callable[[Profile], V]
+    ) -> dict[str, V]:
+        """`card` of each of these profiles at its version (`row_version` of its `updated_at`, which every
+        change to what a profile shows stamps, its account's display name included): from memory when
+        built before at that version, else read from the database in full (and remembered). A profile
+        gone since is absent from the result."""
+        found, missing = _remembered(self._cards, versions)
+        if missing:
+            rows = await session.scalars(
+                select(Profile).where(Profile.id.in_(missing)).options(*PROFILE_LOAD)
+            )
+            for row in rows.all():
+                key, shown = str(row.id), card(row)
+                found[key] = shown
+                self._cards[key] = (row_version(row.updated_at), shown)
         return found
 
     async def post_views(
@@ -368,23 +397,14 @@ class MatchingEngine:
         memory when built before at that version, else read from the database (and remembered). What a
         post shows of its organisation is current too: a change to it re-stamps the organisation's posts."""
         assert self.posts is not None
-        found: dict[str, tuple[PostDocument, V]] = {}
-        missing: list[uuid.UUID] = []
-        for post_id in post_ids:
-            cached = self._posts.get(post_id)
-            if cached is not None and cached[0] == self.posts.version_of(post_id):
-                self._posts.move_to_end(post_id)
-                found[post_id] = (cached[1], cached[2])
-            else:
-                missing.append(uuid.UUID(post_id))
+        index = self.posts
+        found, missing = _remembered(self._posts, {i: index.version_of(i) for i in post_ids})
         if missing:
             rows = await session.scalars(select(Post).where(Post.id.in_(missing)).options(*POST_LOAD))
             for row in rows.all():
                 document, shown = post_document(row), view(row)
                 found[document.id] = (document, shown)
-                self._posts[document.id] = (_version(row.updated_at), document, shown)
-            while len(self._posts) > POST_CACHE:
-                self._posts.popitem(last=False)
+                self._posts[document.id] = (row_version(row.updated_at), (document, shown))
         return found
 
     async def _build_compact(self, index: ProfileIndex | PostIndex) -> None:
@@ -496,7 +516,8 @@ class MatchingEngine:
                     availability=tuple(windows.get(profile_id, ())),
                     open_to_matching=bool(open_to_matching),
                 )
-                index.upsert(document, np.frombuffer(vector, dtype=np.float32), version=_version(updated_at))
+                vector_row = np.frombuffer(vector, dtype=np.float32)
+                index.upsert(document, vector_row, version=row_version(updated_at))
                 loaded.add(profile_id)
         return loaded
 

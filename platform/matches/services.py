@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 
 import anyio.to_thread
-from sqlalchemy import select
+from sqlalchemy import and_, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.matching.occupations import OccupationLinker, packaged_linker
@@ -14,9 +15,8 @@ from diaspora.matching.scoring import Explanation, Match
 from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import DomainError, PermissionDeniedError
 from diaspora.platform.core.policy import Actor
-from diaspora.platform.db.models import Consent, ContactGrant, Post, Profile, Role
-from diaspora.platform.matches.documents import post_document
-from diaspora.platform.matches.engine import PROFILE_LOAD, MatchingEngine
+from diaspora.platform.db.models import Account, Consent, ContactGrant, Profile, Role
+from diaspora.platform.matches.engine import MatchingEngine, row_version
 from diaspora.platform.matches.schemas import (
     ExplanationOut,
     OccupationChoiceOut,
@@ -28,15 +28,18 @@ from diaspora.platform.matches.schemas import (
     ProfileMatchOut,
     SkillMatchOut,
 )
-from diaspora.platform.posts.services import get_post, post_out
+from diaspora.platform.posts.services import post_out, post_owner
+from diaspora.platform.profiles.schemas import ContactOut
 from diaspora.platform.profiles.services import (
+    card_view,
     decode_visible_fields,
     ensure_may_see_profiles,
     load_own_profile,
     own_profile_id,
-    profile_view,
+    profile_card,
 )
 
+_CONSENT_STEP = 20  # candidates whose consent now is read at once, at least
 _ALL_PARTS = frozenset({"headline", "skills", "availability", "languages"})
 # The profile part each score component is read from; one the member hides hides the component too.
 _COMPONENT_PART = {"occupation": "headline", "lexical": "headline"}
@@ -76,84 +79,142 @@ def explanation_out(
     return out
 
 
-async def ranked_profiles(
-    session: AsyncSession, engine: MatchingEngine, post: Post, *, limit: int, refresh: bool = True
-) -> list[tuple[Profile, Match]]:
-    """The best profiles for a post, best first, among those open to matching now; no permission checks
-    (callers do them) and explanations unfiltered (callers filter them by what each member shows).
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A ranked profile with its member's consent as of now (not as indexed)."""
 
-    A caller holding a write lock (SQLite: the database's) refreshes the engine before taking it and
-    passes `refresh=False`, since a refresh writes the embedding store through its own connection."""
+    match: Match
+    version: int  # the profile's last change (`row_version` of its `updated_at`)
+    shown: frozenset[str]  # the profile parts the member shows
+    open_to_contact: bool
+    granted: bool = False  # the member granted their contact details to the viewer's organisation
+
+
+async def _consent_now(
+    session: AsyncSession, ids: list[uuid.UUID], organisation_id: uuid.UUID | None
+) -> dict[str, tuple[int, str, bool, bool]]:
+    """Of these profiles, those open to matching now: each with its version, the parts shown, whether it
+    is open to contact, and whether it granted contact to the organisation (if one is given)."""
+    granted = ContactGrant.id.is_not(None) if organisation_id is not None else false()
+    query = (
+        select(
+            Consent.profile_id, Profile.updated_at, Consent.visible_fields, Consent.open_to_contact, granted
+        )
+        .join(Profile, Profile.id == Consent.profile_id)
+        .where(Consent.profile_id.in_(ids), Consent.open_to_matching)
+    )
+    if organisation_id is not None:
+        query = query.outerjoin(
+            ContactGrant,
+            and_(
+                ContactGrant.profile_id == Consent.profile_id, ContactGrant.organisation_id == organisation_id
+            ),
+        )
+    return {
+        str(i): (row_version(at), shown, bool(contact), bool(grant))
+        for i, at, shown, contact, grant in await session.execute(query)
+    }
+
+
+async def ranked_profiles(
+    session: AsyncSession,
+    engine: MatchingEngine,
+    post_id: uuid.UUID,
+    *,
+    limit: int,
+    refresh: bool = True,
+    viewer_organisation: uuid.UUID | None = None,
+) -> list[Candidate]:
+    """The best profiles for a post, best first, among those open to matching now; no permission checks
+    (callers do them) and explanations unfiltered (callers filter them by what each member shows). With
+    `viewer_organisation`, each says whether its member granted their contact details to it.
+
+    The post is ranked as the matcher indexed it (its document and its vector agree). A caller holding a
+    write lock (SQLite: the database's) refreshes the engine before taking it and passes `refresh=False`,
+    since a refresh writes the embedding store through its own connection."""
     if refresh:
         await engine.refresh_if_stale()
     assert engine.profiles is not None
     assert engine.posts is not None
-    document = post_document(post)
-    vector = engine.posts.vector_of(document.id)
+    key = str(post_id)
+    vector = engine.posts.vector_of(key)
     if vector is None and refresh:  # written by another process since the last refresh
         await engine.refresh()
-        vector = engine.posts.vector_of(document.id)
+        vector = engine.posts.vector_of(key)
     if vector is None:  # created after the refresh began; the next request will have it
         return []
+    found = (await engine.post_views(session, [key], post_out)).get(key)
+    if found is None:  # deleted since
+        return []
+    document = found[0]
     mask = engine.profiles.filter_mask(document)
     candidates = engine.ranker.candidates(engine.profiles, vector, mask, limit)
-    ids = [uuid.UUID(i) for i, _ in candidates]
-    consenting = {  # consent as of now, not as indexed
-        str(i)
-        for i in await session.scalars(
-            select(Consent.profile_id).where(Consent.profile_id.in_(ids), Consent.open_to_matching)
-        )
-    }
-    documents = await engine.profile_documents(session, [i for i, _ in candidates if i in consenting])
+    documents = await engine.profile_documents(session, [i for i, _ in candidates])
     matches = await anyio.to_thread.run_sync(
-        lambda: engine.ranker.score_profiles(document, candidates, documents, limit)
+        lambda: engine.ranker.score_profiles(document, candidates, documents, len(candidates))
     )
-    # Only the profiles shown are read in full (the documents above serve the scoring of all candidates).
-    profiles = {
-        str(p.id): p
-        for p in await session.scalars(
-            select(Profile).where(Profile.id.in_([uuid.UUID(m.id) for m in matches])).options(*PROFILE_LOAD)
-        )
-    }
-    return [(profiles[m.id], m) for m in matches if m.id in profiles]
+    # Consent as of now, read for as many as are shown: the index's filters saw it as indexed, and a
+    # member who withdrew since makes way for the next best.
+    ranked: list[Candidate] = []
+    step = max(limit, _CONSENT_STEP)
+    for start in range(0, len(matches), step):
+        chunk = matches[start : start + step]
+        now = await _consent_now(session, [uuid.UUID(m.id) for m in chunk], viewer_organisation)
+        for match in chunk:
+            if match.id in now:
+                version, visible, open_to_contact, granted = now[match.id]
+                shown = frozenset(decode_visible_fields(visible))
+                ranked.append(Candidate(match, version, shown, open_to_contact, granted))
+        if len(ranked) >= limit:
+            break
+    return ranked[:limit]
 
 
 async def matches_for_post(
     session: AsyncSession, engine: MatchingEngine, user: Actor, post_id: uuid.UUID, *, limit: int
 ) -> ProfileMatchList:
-    """The best profiles for a post, for the post's own organisation staff, ministries and admins."""
+    """The best profiles for a post, for the post's own organisation staff, ministries and admins.
+
+    What is shown of each profile is read as of now: its card (every part) from the engine's memory at
+    the profile's current version, the parts shown and contact details from the database on each request
+    (contact details only of the members who granted them to the viewer's organisation)."""
     ensure_may_see_profiles(user)
-    post = await get_post(session, user, post_id)
-    if policy.is_verified_staff(user) and not policy.acts_for(user, post.organisation_id):
+    organisation_id = await post_owner(session, user, post_id)
+    if policy.is_verified_staff(user) and not policy.acts_for(user, organisation_id):
         raise PermissionDeniedError("Only the post's own organisation sees its candidates.")
 
-    ranked = await ranked_profiles(session, engine, post, limit=limit)
-    matches = [match for _, match in ranked]
-    profiles = {str(profile.id): profile for profile, _ in ranked}
-    granted: set[uuid.UUID] = set()
-    if user.organisation_id is not None and matches:
-        granted = set(
-            (
-                await session.scalars(
-                    select(ContactGrant.profile_id).where(
-                        ContactGrant.organisation_id == user.organisation_id,
-                        ContactGrant.profile_id.in_([uuid.UUID(m.id) for m in matches]),
-                    )
-                )
-            ).all()
-        )
-    items = []
-    for match in matches:
-        profile = profiles[match.id]
-        shown = set(decode_visible_fields(profile.consent.visible_fields)) if profile.consent else set()
-        items.append(
-            ProfileMatchOut(
-                profile=profile_view(profile, contact_granted=profile.id in granted),
-                score=round(match.score, 4),
-                explanation=explanation_out(match.explanation, shown),
+    ranked = await ranked_profiles(
+        session, engine, post_id, limit=limit, viewer_organisation=user.organisation_id
+    )
+    reachable = [uuid.UUID(c.match.id) for c in ranked if c.granted and c.open_to_contact]
+    contacts = {
+        str(profile_id): ContactOut(email=email, phone=phone)
+        for profile_id, email, phone in (
+            await session.execute(
+                select(Profile.id, Account.email, Account.phone)
+                .join(Account, Account.id == Profile.account_id)
+                .where(Profile.id.in_(reachable))
             )
+            if reachable
+            else ()
         )
-    return ProfileMatchList(post_id=str(post.id), model_id=engine.model_id, items=items)
+    }
+    cards = await engine.profile_cards(session, {c.match.id: c.version for c in ranked}, profile_card)
+    items = [
+        ProfileMatchOut(
+            profile=card_view(
+                cards[c.match.id],
+                c.shown,
+                open_to_contact=c.open_to_contact,
+                contact=contacts.get(c.match.id),
+            ),
+            score=round(c.match.score, 4),
+            explanation=explanation_out(c.match.explanation, c.shown),
+        )
+        for c in ranked
+        if c.match.id in cards
+    ]
+    return ProfileMatchList(post_id=str(post_id), model_id=engine.model_id, items=items)
 
 
 async def recommendations_for_member(

@@ -147,6 +147,25 @@ async def get_post(session: AsyncSession, user: Actor | None, post_id: uuid.UUID
     return post
 
 
+async def post_owner(session: AsyncSession, user: Actor | None, post_id: uuid.UUID) -> uuid.UUID:
+    """The organisation of a post `user` may see, as `get_post` decides, from three columns of the post
+    and its organisation rather than the post in full."""
+    row = (
+        await session.execute(
+            select(Post.organisation_id, Post.status, Organisation.verified)
+            .join(Organisation, Organisation.id == Post.organisation_id)
+            .where(Post.id == post_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError("Post not found.")
+    organisation_id, status, verified = row
+    live = status == PostStatus.OPEN.value and bool(verified)
+    if not (live or policy.manages_organisation(user, organisation_id)):
+        raise NotFoundError("Post not found.")
+    return organisation_id
+
+
 async def get_post_to_manage(session: AsyncSession, user: Actor, post_id: uuid.UUID) -> Post:
     """A post its own organisation's accounts (or an admin) may change; others are refused."""
     post = await get_post(session, user, post_id)

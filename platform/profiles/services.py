@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -355,39 +355,65 @@ def _availability(profile: Profile) -> list[AvailabilityOut]:
     ]
 
 
+# The fields of a profile view each visible part stands for.
+_VIEW_FIELDS = {
+    "name": ("name",),
+    "headline": ("headline",),
+    "summary": ("summary",),
+    "residence_country": ("residence_country", "residence_city"),
+    "origin": ("origin_country", "origin_municipality"),
+    "years_experience": ("years_experience",),
+    "sectors": ("sectors",),
+    "languages": ("languages",),
+    "skills": ("skills",),
+    "credentials": ("credentials",),
+    "availability": ("availability",),
+}
+
+
+def profile_card(profile: Profile) -> ProfileView:
+    """Every part of a profile a viewer could be shown, contact details apart: `card_view` then keeps the
+    parts its member shows. (A card may be remembered between requests; what the member shows may not.)"""
+    return ProfileView(
+        id=profile.id,
+        name=profile.account.display_name,
+        headline=profile.headline,
+        summary=profile.summary,
+        residence_country=profile.residence_country,
+        residence_city=profile.residence_city,
+        origin_country=profile.origin_country,
+        origin_municipality=profile.origin_municipality,
+        years_experience=profile.years_experience,
+        sectors=list(profile.sectors),
+        languages=_languages(profile),
+        skills=_skills(profile),
+        credentials=_credentials(profile),
+        availability=_availability(profile),
+    )
+
+
+def card_view(
+    card: ProfileView, shown: Collection[str], *, open_to_contact: bool, contact: ContactOut | None = None
+) -> ProfileView:
+    """The consent-filtered view of a card: only the parts in `shown`, and `contact` only when the member is
+    open to contact (the caller passes it only to a viewer the member granted it to)."""
+    parts = {f: getattr(card, f) for part in shown for f in _VIEW_FIELDS.get(part, ())}
+    return ProfileView(
+        id=card.id,
+        open_to_contact=open_to_contact,
+        contact=contact if open_to_contact else None,
+        **parts,
+    )
+
+
 def profile_view(profile: Profile, *, contact_granted: bool) -> ProfileView:
     """The consent-filtered view of a profile for someone other than its owner."""
     consent = profile.consent
-    shown = set(decode_visible_fields(consent.visible_fields)) if consent else set()
+    shown = decode_visible_fields(consent.visible_fields) if consent else []
     open_to_contact = bool(consent and consent.open_to_contact)
-    view = ProfileView(id=profile.id, open_to_contact=open_to_contact)
-    if "name" in shown:
-        view.name = profile.account.display_name
-    if "headline" in shown:
-        view.headline = profile.headline
-    if "summary" in shown:
-        view.summary = profile.summary
-    if "residence_country" in shown:
-        view.residence_country = profile.residence_country
-        view.residence_city = profile.residence_city
-    if "origin" in shown:
-        view.origin_country = profile.origin_country
-        view.origin_municipality = profile.origin_municipality
-    if "years_experience" in shown:
-        view.years_experience = profile.years_experience
-    if "sectors" in shown:
-        view.sectors = list(profile.sectors)
-    if "languages" in shown:
-        view.languages = _languages(profile)
-    if "skills" in shown:
-        view.skills = _skills(profile)
-    if "credentials" in shown:
-        view.credentials = _credentials(profile)
-    if "availability" in shown:
-        view.availability = _availability(profile)
-    if contact_granted and open_to_contact:
-        view.contact = ContactOut(email=profile.account.email, phone=profile.account.phone)
-    return view
+    account = profile.account
+    contact = ContactOut(email=account.email, phone=account.phone) if contact_granted else None
+    return card_view(profile_card(profile), shown, open_to_contact=open_to_contact, contact=contact)
 
 
 def ensure_may_see_profiles(actor: Actor) -> None:

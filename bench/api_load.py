@@ -6,8 +6,8 @@ takes about an hour on two cores, and latency does not depend on what the vector
 (`diaspora serve`, SQLite, embedded defaults) then loads them in bulk at start, as a real one does from its
 store. An open-loop client (each request timestamped against the moment it was due, so a stall delays
 everything queued behind it, as people see it) sends each endpoint `--rate` requests a second for
-`--seconds`: a post's ranked candidates as its organisation's staff, a member's recommendations, and, as the
-baseline in the same run, the public list of posts.
+`--seconds`: the ranked candidates of every post in turn, each asked by its own organisation's staff, the
+recommendations of twenty members in turn, and, as the baseline in the same run, the public list of posts.
 
     python bench/api_load.py [--profiles 100000] [--rate 50] [--seconds 30] [--workers 1] [--data DIR]
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import sqlite3
 import statistics
@@ -34,7 +35,7 @@ import httpx
 import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from tail_latency import _cli, _load, _percentile, _server, _wait_ready
+from tail_latency import Request, _cli, _load, _percentile, _server, _wait_ready
 
 from diaspora.matching.texts import profile_text, text_hash
 from diaspora.platform.db.models import Embedding, Profile, utcnow
@@ -45,7 +46,7 @@ from diaspora.platform.matches.engine import PROFILE_LOAD
 from diaspora.platform.wiring import open_database
 from ingest import write_csv
 
-STAFF, MEMBER = "staff1@demo.example", "member1@demo.example"
+MEMBERS = frozenset(f"member{i}@demo.example" for i in range(1, 21))
 
 
 async def _synthetic_embeddings(url: str, rng: np.random.Generator) -> int:
@@ -98,14 +99,17 @@ async def _synthetic_embeddings(url: str, rng: np.random.Generator) -> int:
     return len(missing)
 
 
-def _a_post_of(url: str, email: str) -> str:
+def _posts_by_staff(url: str) -> list[tuple[str, str]]:
+    """Every post of a verified organisation (whose staff see candidates), with the email of one of its
+    staff accounts."""
     with sqlite3.connect(Path(url.split("///", 1)[1])) as plain:
-        (post_id,) = plain.execute(
-            "SELECT posts.id FROM posts JOIN accounts ON accounts.organisation_id = posts.organisation_id "
-            "WHERE accounts.email = ? ORDER BY posts.created_at LIMIT 1",
-            (email,),
-        ).fetchone()
-    return str(uuid.UUID(hex=post_id))
+        rows = plain.execute(
+            "SELECT posts.id, MIN(accounts.email) FROM posts "
+            "JOIN organisations ON organisations.id = posts.organisation_id AND organisations.verified "
+            "JOIN accounts ON accounts.organisation_id = posts.organisation_id "
+            "WHERE accounts.email LIKE 'staff%' GROUP BY posts.id ORDER BY posts.created_at, posts.id"
+        ).fetchall()
+    return [(str(uuid.UUID(hex=post_id)), email) for post_id, email in rows]
 
 
 async def _token(base: str, email: str) -> dict[str, str]:
@@ -116,19 +120,24 @@ async def _token(base: str, email: str) -> dict[str, str]:
 
 
 async def _measure(
-    base: str, post_id: str, rate: float, seconds: float
+    base: str, posts: list[tuple[str, str]], rate: float, seconds: float
 ) -> dict[str, tuple[list[float], int]]:
     await _wait_ready(base)
-    staff, member = await _token(base, STAFF), await _token(base, MEMBER)
-    targets = {
-        "GET /api/posts (baseline)": ("/api/posts?limit=20", None),
-        "GET /api/posts/{id}/matches": (f"/api/posts/{post_id}/matches?limit=20", staff),
-        "GET /api/profiles/me/recommendations": ("/api/profiles/me/recommendations?limit=20", member),
+    tokens = {email: await _token(base, email) for email in sorted({email for _, email in posts} | MEMBERS)}
+    targets: dict[str, list[Request]] = {
+        "GET /api/posts (baseline)": [("/api/posts?limit=20", None)],
+        "GET /api/posts/{id}/matches": [
+            (f"/api/posts/{post_id}/matches?limit=20", tokens[email]) for post_id, email in posts
+        ],
+        "GET /api/profiles/me/recommendations": [
+            ("/api/profiles/me/recommendations?limit=20", tokens[email]) for email in sorted(MEMBERS)
+        ],
     }
     # The first matching request waits for the index to load (in bulk) and the models to warm up.
     async with httpx.AsyncClient(base_url=base, timeout=600) as client:
         started = time.perf_counter()
-        (await client.get(targets["GET /api/posts/{id}/matches"][0], headers=staff)).raise_for_status()
+        path, headers = targets["GET /api/posts/{id}/matches"][0]
+        (await client.get(path, headers=headers)).raise_for_status()
         print(f"# first matching request (index loaded): {time.perf_counter() - started:.1f} s", flush=True)
     await asyncio.sleep(20)  # the warm-up and the compact code's build finish in the background
     # Every web process loads its own index at its first matching request: ask until each request in a
@@ -136,14 +145,15 @@ async def _measure(
     async with httpx.AsyncClient(base_url=base, timeout=600) as client:
         quick = 0
         while quick < 20:
-            for path, headers in list(targets.values())[1:]:
+            for requests in list(targets.values())[1:]:
+                path, headers = requests[0]
                 started = time.perf_counter()
                 (await client.get(path, headers=headers)).raise_for_status()
                 quick = quick + 1 if time.perf_counter() - started < 0.5 else 0
     results = {}
-    for name, (path, headers) in targets.items():
-        await _load(base, rate, 3, path, headers)  # caches filled
-        results[name] = await _load(base, rate, seconds, path, headers)
+    for name, requests in targets.items():
+        await _load(base, rate, 3, rotate=requests)  # caches filled
+        results[name] = await _load(base, rate, seconds, rotate=requests)
     return results
 
 
@@ -165,12 +175,14 @@ def main() -> None:
         if not prepared.exists():
             _prepare(data, url, args.profiles)
             prepared.touch()
-        post_id = _a_post_of(url, STAFF)
+        posts = _posts_by_staff(url)
         # The demo's snapshot predates the import: without it, the server loads every stored vector in bulk
         # (what a process does at first start), rather than catching up through the regular path.
         shutil.rmtree(data / "snapshots", ignore_errors=True)
+        # The bench logs in every organisation's staff and twenty members from one address.
+        os.environ["DIASPORA_AUTH_ATTEMPTS_PER_MINUTE"] = "1000"
         with _server(data, True, "--workers", str(args.workers)) as base:
-            results = asyncio.run(_measure(base, post_id, args.rate, args.seconds))
+            results = asyncio.run(_measure(base, posts, args.rate, args.seconds))
     _report(args, results)
 
 

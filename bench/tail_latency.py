@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -69,27 +69,40 @@ async def _wait_ready(base: str, seconds: float = 180) -> None:
     raise RuntimeError("the server did not start")
 
 
+Request = tuple[str, dict[str, str] | None]  # a path and the headers to send it with
+
+
 async def _load(
-    base: str, rate: float, seconds: float, path: str = PATH, headers: dict[str, str] | None = None
+    base: str,
+    rate: float,
+    seconds: float,
+    path: str = PATH,
+    headers: dict[str, str] | None = None,
+    *,
+    rotate: Sequence[Request] = (),
 ) -> tuple[list[float], int]:
-    """Latencies (ms, from each request's due time) of an open loop at `rate` per second."""
+    """Latencies (ms, from each request's due time) of an open loop at `rate` per second: of `path`, or of
+    the requests in `rotate`, one after the other."""
     latencies: list[float] = []
     errors = 0
+    requests = list(rotate) or [(path, headers)]
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30, headers=headers) as client:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
 
-        async def one(due: float) -> None:
+        async def one(due: float, request: Request) -> None:
             nonlocal errors
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            response = await client.get(path)
+            response = await client.get(request[0], headers=request[1])
             if response.status_code != 200:
                 errors += 1
             latencies.append((time.perf_counter() - due) * 1000)
 
         start = time.perf_counter() + 0.2
-        await asyncio.gather(*(one(start + i / rate) for i in range(int(rate * seconds))))
+        await asyncio.gather(
+            *(one(start + i / rate, requests[i % len(requests)]) for i in range(int(rate * seconds)))
+        )
     return latencies, errors
 
 

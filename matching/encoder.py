@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from cachetools import LRUCache
 
 from diaspora.matching.calibration import calibration_for
 from diaspora.matching.onnx import BACKENDS, INT8_SUFFIX, Backend
@@ -29,6 +30,7 @@ BLENDED_MODEL = "packaged:multilingual-e5-small+all-MiniLM-L6-v2"
 BLEND = ((MULTILINGUAL_MODEL, 0.7), (PACKAGED_MODEL, 0.3))
 # ONNX Runtime's batches: small ones pad less and keep in cache (measured in bench/encoding.py).
 ONNX_BATCH = 16
+_STACKS_BYTES = 64 << 20  # the stacked vectors of lists of texts that `encode_cached` keeps, at most
 Vectors = npt.NDArray[np.float32]
 Side = Literal["query", "passage"]
 
@@ -86,6 +88,10 @@ def backend_for(device: str | None, backend: Backend) -> Backend:
     return backend if device in (None, "cpu") else "torch"
 
 
+def _nbytes(vectors: Vectors) -> int:
+    return max(1, vectors.nbytes)
+
+
 class Encoder:
     """Turns texts into unit-length vectors. Thread-safe; the model loads on first use.
 
@@ -114,6 +120,10 @@ class Encoder:
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
         self._cache_size = cache_size
+        # The stacked vectors of recent lists of texts (a post's required skills are stacked once for all
+        # its candidates, and a profile's skills once for every post it is ranked for), read-only.
+        self._stacks: LRUCache[tuple[str, ...], Vectors] = LRUCache(_STACKS_BYTES, getsizeof=_nbytes)
+        self._stacks_lock = threading.Lock()
 
     @property
     def model_id(self) -> str:
@@ -201,16 +211,28 @@ class Encoder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def encode_cached(self, texts: Sequence[str]) -> Vectors:
-        """Like `encode`, remembering short texts (skill names repeat across thousands of profiles)."""
+        """Like `encode`, remembering short texts (skill names repeat across thousands of profiles) and
+        recent lists of them. The array returned is read-only: it may be shared with other callers."""
+        key = tuple(texts)
+        with self._stacks_lock:
+            stacked = self._stacks.get(key)
+        if stacked is not None:
+            return stacked
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
             for text, vector in zip(missing, self.encode(missing), strict=True):
                 self._cache[text] = vector
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([self._cache[t] for t in texts])
+        if texts:
+            stacked = np.stack([self._cache[t] for t in texts])
+        else:
+            stacked = np.zeros((0, self.dimension), dtype=np.float32)
+        stacked.flags.writeable = False
+        if stacked.nbytes <= _STACKS_BYTES // 64:  # a long list (a dashboard's) is not worth keeping
+            with self._stacks_lock:
+                self._stacks[key] = stacked
+        return stacked
 
 
 class BlendedEncoder(Encoder):

@@ -123,6 +123,8 @@ def match_skills(
     if not offered:
         return [], [s.name for s in required], 0.0
     similarity = encode([s.name for s in required]) @ encode([s.name for s in offered]).T
+    closest = similarity.argmax(axis=1).tolist()  # each required skill's closest offered one
+    closeness = similarity.max(axis=1).tolist()
     by_taxonomy: dict[str, Skill] = {}
     by_words: dict[str, Skill] = {}
     for o in offered:  # the first offered skill of each id and of each spelling, as listed
@@ -142,8 +144,7 @@ def match_skills(
             covered.append(SkillMatch(need.name, exact.name, 1.0, via))
             credit += 1.0
             continue
-        best = int(np.argmax(similarity[i]))
-        score = float(similarity[i, best])
+        best, score = closest[i], closeness[i]
         if score >= threshold:
             covered.append(SkillMatch(need.name, offered[best].name, round(score, 3), "embedding"))
             credit += score

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from diaspora.matching import index as index_module
 from diaspora.matching.documents import PostDocument, ProfileDocument, Skill, Window
-from diaspora.matching.encoder import configured_dimension
+from diaspora.matching.encoder import Encoder, configured_dimension
 from diaspora.matching.index import PostIndex, ProfileIndex
 from diaspora.matching.metrics import (
     average_precision,
@@ -404,3 +406,29 @@ def test_a_small_index_has_no_compact_code() -> None:
     index, _ = _compact_index(rows=500)
     assert not index.update_compact()
     assert index.compact_rows == 0
+
+
+def test_cached_encodings_of_a_list_are_encoded_once_and_shared_read_only() -> None:
+    class Counting(Encoder):
+        def __init__(self) -> None:
+            super().__init__("test:counting")
+            self.encoded: list[str] = []
+
+        @property
+        def dimension(self) -> int:
+            return 4
+
+        def encode(self, texts: Sequence[str], **_: Any) -> np.ndarray:
+            self.encoded.extend(texts)
+            return np.array([[len(t), 1.0, 0.0, 0.0] for t in texts], dtype=np.float32)
+
+    encoder = Counting()
+    first = encoder.encode_cached(["echocardiography", "ecg", "echocardiography"])
+    again = encoder.encode_cached(["echocardiography", "ecg", "echocardiography"])
+    other = encoder.encode_cached(["ecg"])
+    assert encoder.encoded == ["echocardiography", "ecg"]  # each text encoded once
+    assert first.tolist() == again.tolist() == [[16, 1, 0, 0], [3, 1, 0, 0], [16, 1, 0, 0]]
+    assert other.tolist() == [[3, 1, 0, 0]]
+    assert encoder.encode_cached([]).shape == (0, 4)
+    with pytest.raises(ValueError, match="read-only"):
+        again[0, 0] = 0.0  # shared with every caller that asks for the same list

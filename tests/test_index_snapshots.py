@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from diaspora.matching.documents import PostDocument, ProfileDocument, Window
@@ -21,7 +21,8 @@ from diaspora.matching.encoder import Encoder
 from diaspora.matching.index import PostIndex, ProfileIndex, SnapshotError
 from diaspora.platform.db.models import Account, Post, Profile, utcnow
 from diaspora.platform.imports.services import import_file
-from diaspora.platform.matches.engine import MatchingEngine, changed_rows
+from diaspora.platform.matches.documents import profile_document, read_profile_documents
+from diaspora.platform.matches.engine import PROFILE_LOAD, MatchingEngine, changed_rows
 from diaspora.platform.settings import Settings
 from diaspora.platform.wiring import open_database
 from tests.conftest import Api, _empty_all_tables
@@ -413,3 +414,37 @@ def test_an_index_whose_profiles_name_no_language_is_saved_and_opened(tmp_path: 
     opened.upsert(ProfileDocument("new", languages=("sq",)), _vector(7))  # into a spare row
     assert opened.row_of("new") == 5
     assert np.allclose(opened.vector_of("new"), _vector(7), atol=1e-3)
+
+
+def test_scoring_documents_read_from_plain_rows_are_those_of_the_orm(api: Api, settings: Settings) -> None:
+    rich = api.register("member")
+    api.profile(
+        rich,
+        headline="Interventional cardiologist",
+        summary="Twelve years in a university hospital.",
+        sectors=["health"],
+        skills=[{"name": "echocardiography"}, {"name": "coronary angiography"}, {"name": "ecg"}],
+        languages=[{"code": "sq", "level": "native"}, {"code": "de", "level": "C1"}],
+        availability=[
+            {"start_date": "2027-08-01", "end_date": "2027-08-31", "modes": ["remote"]},
+            {"start_date": "2027-05-01", "end_date": "2027-05-31", "modes": ["onsite_return", "volunteer"]},
+        ],
+        consent={"open_to_matching": False},
+    )
+    bare = api.register("member")
+    api.profile(bare, headline="Welder", skills=[], languages=[])
+    ids = [uuid.UUID(api.client.get("/api/profiles/me", headers=h).json()["id"]) for h in (rich, bare)]
+
+    async def body(sessions: Any) -> None:
+        async with sessions() as session:
+            plain = {d.id: (d, at) for d, at in await read_profile_documents(session, [*ids, uuid.uuid4()])}
+            rows = await session.scalars(select(Profile).where(Profile.id.in_(ids)).options(*PROFILE_LOAD))
+            orm = {str(p.id): (profile_document(p), p.updated_at) for p in rows}
+        assert plain == orm
+        document = plain[str(ids[0])][0]
+        assert [s.name for s in document.skills] == ["echocardiography", "coronary angiography", "ecg"]
+        assert document.languages == ("de", "sq")
+        assert [w.start.month for w in document.availability] == [5, 8]
+        assert not document.open_to_matching
+
+    _with_sessions(api, settings, body)

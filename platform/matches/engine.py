@@ -54,7 +54,7 @@ from diaspora.platform.db.models import (
     utcnow,
 )
 from diaspora.platform.matches import changes
-from diaspora.platform.matches.documents import post_document, profile_document
+from diaspora.platform.matches.documents import post_document, profile_document, read_profile_documents
 from diaspora.platform.matches.store import EmbeddingStore
 from diaspora.platform.settings import Settings
 
@@ -363,13 +363,9 @@ class MatchingEngine:
         index = self.profiles
         found, missing = _remembered(self._documents, {i: index.version_of(i) for i in profile_ids})
         if missing:
-            rows = await session.scalars(
-                select(Profile).where(Profile.id.in_(missing)).options(*PROFILE_LOAD)
-            )
-            for row in rows.all():
-                document = profile_document(row)
+            for document, updated_at in await read_profile_documents(session, missing):
                 found[document.id] = document
-                self._documents[document.id] = (row_version(row.updated_at), document)
+                self._documents[document.id] = (row_version(updated_at), document)
         return found
 
     async def profile_cards(

@@ -3,19 +3,22 @@
 The demo data (organisations, posts, 300 members, their embeddings) plus profile rows imported from a CSV up
 to `--profiles`, whose embeddings are written into the store as random unit vectors (encoding 100,000 texts
 takes about an hour on two cores, and latency does not depend on what the vectors mean). The server
-(`diaspora serve`, SQLite, embedded defaults) then loads them in bulk at start, as a real one does from its
-store. An open-loop client (each request timestamped against the moment it was due, so a stall delays
-everything queued behind it, as people see it) sends each endpoint `--rate` requests a second for
-`--seconds`: the ranked candidates of every post in turn, each asked by its own organisation's staff, the
-recommendations of twenty members in turn, and, as the baseline in the same run, the public list of posts.
+(`diaspora serve`: SQLite, or the PostgreSQL database of `--database-url`; embedded defaults otherwise) then
+loads them in bulk at start, as a real one does from its store. An open-loop client (each request timestamped
+against the moment it was due, so a stall delays everything queued behind it, as people see it) sends each
+endpoint `--rate` requests a second for `--seconds`: the ranked candidates of every post in turn, each asked
+by its own organisation's staff, the recommendations of twenty members in turn, and, as the baseline in the
+same run, the public list of posts.
 
     python bench/api_load.py [--profiles 100000] [--rate 50] [--seconds 30] [--workers 1] [--data DIR]
+                             [--database-url postgresql+asyncpg://USER@HOST/EMPTY_DATABASE]
 
 `--workers` runs that many web processes on the port (`diaspora serve --workers`); each maps the same
 snapshot of the profile index.
 
 With `--data`, the prepared registry is kept in DIR and reused by the next run with the same DIR (preparing
-100,000 profiles takes minutes; comparing two versions of the server should not).
+100,000 profiles takes minutes; comparing two versions of the server should not); with `--database-url` too,
+give the same database again.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -33,13 +35,14 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from tail_latency import Request, _cli, _load, _percentile, _server, _wait_ready
 
 from diaspora.matching.texts import profile_text, text_hash
-from diaspora.platform.db.models import Embedding, Profile, utcnow
+from diaspora.platform.db.models import Account, Embedding, Organisation, Post, Profile, utcnow
 from diaspora.platform.demo.load import DEMO_PASSWORD
+from diaspora.platform.imports.report import ImportReport
 from diaspora.platform.imports.services import import_file
 from diaspora.platform.matches.documents import profile_document
 from diaspora.platform.matches.engine import PROFILE_LOAD
@@ -52,18 +55,20 @@ MEMBERS = frozenset(f"member{i}@demo.example" for i in range(1, 21))
 async def _synthetic_embeddings(url: str, rng: np.random.Generator) -> int:
     """Random unit vectors, stored for every profile that has none, under the demo's model, with the hash
     of the profile's text (so the server takes them for its own)."""
-    database = Path(url.split("///", 1)[1])
-    with sqlite3.connect(database) as plain:
-        model_id, dimension = plain.execute(
-            "SELECT model_id, dimension FROM embeddings WHERE entity_type = 'profile' LIMIT 1"
-        ).fetchone()
-        missing = [
-            uuid.UUID(hex=row[0])
-            for row in plain.execute(
-                "SELECT id FROM profiles WHERE id NOT IN "
-                "(SELECT entity_id FROM embeddings WHERE entity_type = 'profile')"
+    database = open_database(url)
+    async with database.connect() as connection:
+        model_id, dimension = (
+            await connection.execute(
+                select(Embedding.model_id, Embedding.dimension)
+                .where(Embedding.entity_type == "profile")
+                .limit(1)
             )
-        ]
+        ).one()
+        embedded = select(Embedding.entity_id).where(Embedding.entity_type == "profile")
+        missing = list(
+            (await connection.scalars(select(Profile.id).where(Profile.id.not_in(embedded)))).all()
+        )
+    await database.dispose()
     engine = open_database(url)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     try:
@@ -99,17 +104,23 @@ async def _synthetic_embeddings(url: str, rng: np.random.Generator) -> int:
     return len(missing)
 
 
-def _posts_by_staff(url: str) -> list[tuple[str, str]]:
+async def _posts_by_staff(url: str) -> list[tuple[str, str]]:
     """Every post of a verified organisation (whose staff see candidates), with the email of one of its
     staff accounts."""
-    with sqlite3.connect(Path(url.split("///", 1)[1])) as plain:
-        rows = plain.execute(
-            "SELECT posts.id, MIN(accounts.email) FROM posts "
-            "JOIN organisations ON organisations.id = posts.organisation_id AND organisations.verified "
-            "JOIN accounts ON accounts.organisation_id = posts.organisation_id "
-            "WHERE accounts.email LIKE 'staff%' GROUP BY posts.id ORDER BY posts.created_at, posts.id"
-        ).fetchall()
-    return [(str(uuid.UUID(hex=post_id)), email) for post_id, email in rows]
+    database = open_database(url)
+    async with database.connect() as connection:
+        rows = (
+            await connection.execute(
+                select(Post.id, func.min(Account.email))
+                .join(Organisation, Organisation.id == Post.organisation_id)
+                .join(Account, Account.organisation_id == Post.organisation_id)
+                .where(Organisation.verified, Account.email.like("staff%"))
+                .group_by(Post.id, Post.created_at)
+                .order_by(Post.created_at, Post.id)
+            )
+        ).all()
+    await database.dispose()
+    return [(str(post_id), email) for post_id, email in rows]
 
 
 async def _token(base: str, email: str) -> dict[str, str]:
@@ -166,16 +177,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=1, help="web processes (diaspora serve --workers)")
     parser.add_argument("--data", type=Path, help="keep the prepared registry here and reuse it")
+    parser.add_argument(
+        "--database-url",
+        help="an empty database to prepare the registry in (default: SQLite in the data folder)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data or Path(tmp)
         data.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite+aiosqlite:///{data / 'diaspora.sqlite3'}"
+        url = args.database_url or f"sqlite+aiosqlite:///{data / 'diaspora.sqlite3'}"
+        os.environ["DIASPORA_DATABASE_URL"] = url  # the server's and the set-up commands'
         prepared = data / f"prepared-{args.profiles}"
         if not prepared.exists():
             _prepare(data, url, args.profiles)
             prepared.touch()
-        posts = _posts_by_staff(url)
+        posts = asyncio.run(_posts_by_staff(url))
         # The demo's snapshot predates the import: without it, the server loads every stored vector in bulk
         # (what a process does at first start), rather than catching up through the regular path.
         shutil.rmtree(data / "snapshots", ignore_errors=True)
@@ -197,11 +213,7 @@ def _prepare(data: Path, url: str, profiles: int) -> None:
     csv = data / "registry.csv"
     write_csv(csv, max(0, profiles - 300))
     started = time.perf_counter()
-    engine = open_database(url)
-    report = asyncio.run(
-        import_file(async_sessionmaker(engine, expire_on_commit=False), "profiles", csv, source="bench")
-    )
-    asyncio.run(engine.dispose())
+    report = asyncio.run(_import(url, csv))
     written = asyncio.run(_synthetic_embeddings(url, np.random.default_rng(3)))
     print(
         f"# {report.created:,} profiles imported and {written:,} vectors stored in "
@@ -210,14 +222,26 @@ def _prepare(data: Path, url: str, profiles: int) -> None:
     )
 
 
+async def _import(url: str, csv: Path) -> ImportReport:
+    engine = open_database(url)  # disposed of on the loop it ran on (asyncpg's connections belong to it)
+    try:
+        return await import_file(
+            async_sessionmaker(engine, expire_on_commit=False), "profiles", csv, source="bench"
+        )
+    finally:
+        await engine.dispose()
+
+
 def _report(args: argparse.Namespace, results: dict[str, tuple[list[float], int]]) -> None:
+    database = "PostgreSQL" if (args.database_url or "").startswith("postgresql") else "SQLite"
     print(
         f"\n$ python bench/api_load.py --profiles {args.profiles} --rate {args.rate:g} "
         f"--seconds {args.seconds:g} --workers {args.workers}"
+        + (" --database-url postgresql+asyncpg://..." if database == "PostgreSQL" else "")
     )
     print(
         f"{args.profiles:,} profiles, {args.rate:g} requests/s for {args.seconds:g} s each, open loop, "
-        f"SQLite, {args.workers} web process{'es' if args.workers > 1 else ''}"
+        f"{database}, {args.workers} web process{'es' if args.workers > 1 else ''}"
     )
     print("| endpoint | p50 ms | p99 ms | p99.9 ms | max ms | errors |")
     print("|---|---|---|---|---|---|")

@@ -300,23 +300,30 @@ async def revoke_contact(session: AsyncSession, user: Actor, organisation_id: uu
     )
 
 
+def _parts(profile: Profile) -> dict[str, Any]:
+    """The parts of a profile its owner and its viewers are shown alike."""
+    return {
+        "id": profile.id,
+        "headline": profile.headline,
+        "summary": profile.summary,
+        "residence_country": profile.residence_country,
+        "residence_city": profile.residence_city,
+        "origin_country": profile.origin_country,
+        "origin_municipality": profile.origin_municipality,
+        "years_experience": profile.years_experience,
+        "sectors": list(profile.sectors),
+        "languages": _languages(profile),
+        "skills": _skills(profile),
+        "credentials": _credentials(profile),
+        "availability": _availability(profile),
+    }
+
+
 def profile_out(profile: Profile, grants: Iterable[ContactGrant]) -> ProfileOut:
     consent = profile.consent
     return ProfileOut(
-        id=profile.id,
+        **_parts(profile),
         text_language=profile.text_language,
-        headline=profile.headline,
-        summary=profile.summary,
-        residence_country=profile.residence_country,
-        residence_city=profile.residence_city,
-        origin_country=profile.origin_country,
-        origin_municipality=profile.origin_municipality,
-        years_experience=profile.years_experience,
-        sectors=list(profile.sectors),
-        languages=_languages(profile),
-        skills=_skills(profile),
-        credentials=_credentials(profile),
-        availability=_availability(profile),
         consent=ConsentOut(
             visible_fields=decode_visible_fields(consent.visible_fields)
             if consent
@@ -374,22 +381,7 @@ _VIEW_FIELDS = {
 def profile_card(profile: Profile) -> ProfileView:
     """Every part of a profile a viewer could be shown, contact details apart: `card_view` then keeps the
     parts its member shows. (A card may be remembered between requests; what the member shows may not.)"""
-    return ProfileView(
-        id=profile.id,
-        name=profile.account.display_name,
-        headline=profile.headline,
-        summary=profile.summary,
-        residence_country=profile.residence_country,
-        residence_city=profile.residence_city,
-        origin_country=profile.origin_country,
-        origin_municipality=profile.origin_municipality,
-        years_experience=profile.years_experience,
-        sectors=list(profile.sectors),
-        languages=_languages(profile),
-        skills=_skills(profile),
-        credentials=_credentials(profile),
-        availability=_availability(profile),
-    )
+    return ProfileView(**_parts(profile), name=profile.account.display_name)
 
 
 def card_view(

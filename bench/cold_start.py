@@ -3,8 +3,9 @@ opening the snapshot a running process saved and catching up from it.
 
 The database is filled directly (bulk inserts) with profiles, their languages, availability, skills and a
 stored embedding whose hash matches, so the measurement is the load, not the encoding. Three paths, in
-one run: the regular one (ORM objects, text hashes checked), the bulk one (plain rows of fresh vectors)
-and the snapshot (memory-mapped, then the incremental catch-up against the database).
+one run: the regular one (documents in batches, each text's hash checked against the store), the bulk one
+(plain rows of fresh vectors) and the snapshot (memory-mapped, then the incremental catch-up against the
+database).
 
     python bench/cold_start.py [--profiles 20000] [--database-url URL] [--no-regular]
 """
@@ -181,7 +182,7 @@ def main() -> None:
     print("path | profiles | cold start s | profiles/s | loaded | encoded")
     timings = {}
     paths = [
-        ("regular (ORM objects, hash check)", False, False, False),
+        ("regular (documents, hash check)", False, False, False),
         ("bulk (plain rows, fresh vectors)", True, True, True),  # no snapshot yet; saves one
         ("snapshot (memory-mapped, catch-up)", True, True, False),
     ]

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,7 +54,7 @@ from diaspora.platform.db.models import (
     utcnow,
 )
 from diaspora.platform.matches import changes
-from diaspora.platform.matches.documents import post_document, profile_document, read_profile_documents
+from diaspora.platform.matches.documents import post_document, read_profile_documents
 from diaspora.platform.matches.store import EmbeddingStore
 from diaspora.platform.settings import Settings
 
@@ -102,13 +102,20 @@ class _Source:
 
     entity_type: str
     model: Any
-    load: tuple[Any, ...]
-    to_document: Callable[[Any], ProfileDocument | PostDocument]
+    # The documents of these rows, each with its `updated_at` (a row gone is absent).
+    read: Callable[[AsyncSession, list[uuid.UUID]], Awaitable[list[tuple[Any, datetime]]]]
     to_text: Callable[[Any], str]
 
 
-_PROFILES = _Source("profile", Profile, PROFILE_LOAD, profile_document, profile_text)
-_POSTS = _Source("post", Post, POST_LOAD, post_document, post_text)
+async def _read_posts(session: AsyncSession, ids: list[uuid.UUID]) -> list[tuple[PostDocument, datetime]]:
+    rows = await session.scalars(select(Post).where(Post.id.in_(ids)).options(*POST_LOAD))
+    read = [(post_document(row), row.updated_at) for row in rows.all()]
+    session.expunge_all()
+    return read
+
+
+_PROFILES = _Source("profile", Profile, read_profile_documents, profile_text)
+_POSTS = _Source("post", Post, _read_posts, post_text)
 
 
 def _remembered(
@@ -322,22 +329,18 @@ class MatchingEngine:
                 self._count_changes(len(loaded))
             for start in range(0, len(ids), _BATCH):
                 chunk = ids[start : start + _BATCH]
-                rows = await session.scalars(
-                    select(source.model).where(source.model.id.in_(chunk)).options(*source.load)
-                )
-                fetched = rows.all()
-                documents = [source.to_document(row) for row in fetched]
+                fetched = await source.read(session, chunk)
+                documents = [document for document, _ in fetched]
                 texts = [source.to_text(d) for d in documents]
                 vectors, encoded = await self.store.vectors(
                     session, source.entity_type, [uuid.UUID(d.id) for d in documents], texts
                 )
                 report.encoded += len(encoded)
                 report.reused += len(documents) - len(encoded)
-                for row, document, vector in zip(fetched, documents, vectors, strict=True):
-                    index.upsert(document, vector, version=row_version(row.updated_at))
+                for (document, updated_at), vector in zip(fetched, vectors, strict=True):
+                    index.upsert(document, vector, version=row_version(updated_at))
                 if source is _PROFILES:
                     self._count_changes(len(documents))
-                session.expunge_all()
                 if progress:
                     progress(len(chunk))
             removed = await _drop_missing(session, index, source.model)

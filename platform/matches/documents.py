@@ -36,6 +36,39 @@ def profile_document(profile: Profile) -> ProfileDocument:
     )
 
 
+async def read_languages(
+    session: AsyncSession, ids: Collection[uuid.UUID] | None = None
+) -> defaultdict[uuid.UUID, list[str]]:
+    """The language codes of these profiles (None: of all), each profile's in code order."""
+    query = select(ProfileLanguage.profile_id, ProfileLanguage.code).order_by(
+        ProfileLanguage.profile_id, ProfileLanguage.code
+    )
+    if ids is not None:
+        query = query.where(ProfileLanguage.profile_id.in_(list(ids)))
+    languages: defaultdict[uuid.UUID, list[str]] = defaultdict(list)
+    for profile_id, code in await session.execute(query):
+        languages[profile_id].append(code)
+    return languages
+
+
+async def read_windows(
+    session: AsyncSession, ids: Collection[uuid.UUID] | None = None
+) -> defaultdict[uuid.UUID, list[Window]]:
+    """The availability windows of these profiles (None: of all), each profile's by start date."""
+    query = select(
+        AvailabilityWindow.profile_id,
+        AvailabilityWindow.start_date,
+        AvailabilityWindow.end_date,
+        AvailabilityWindow.modes,
+    ).order_by(AvailabilityWindow.profile_id, AvailabilityWindow.start_date)
+    if ids is not None:
+        query = query.where(AvailabilityWindow.profile_id.in_(list(ids)))
+    windows: defaultdict[uuid.UUID, list[Window]] = defaultdict(list)
+    for profile_id, start, end, modes in await session.execute(query):
+        windows[profile_id].append(Window(start, end, tuple(modes)))
+    return windows
+
+
 async def read_profile_documents(
     session: AsyncSession, ids: Collection[uuid.UUID]
 ) -> list[tuple[ProfileDocument, datetime]]:
@@ -49,25 +82,8 @@ async def read_profile_documents(
         .order_by(ProfileSkill.profile_id, ProfileSkill.position)
     ):
         skills[profile_id].append(Skill(name, taxonomy_id))
-    languages: defaultdict[uuid.UUID, list[str]] = defaultdict(list)
-    for profile_id, code in await session.execute(
-        select(ProfileLanguage.profile_id, ProfileLanguage.code)
-        .where(ProfileLanguage.profile_id.in_(wanted))
-        .order_by(ProfileLanguage.profile_id, ProfileLanguage.code)
-    ):
-        languages[profile_id].append(code)
-    windows: defaultdict[uuid.UUID, list[Window]] = defaultdict(list)
-    for profile_id, start, end, modes in await session.execute(
-        select(
-            AvailabilityWindow.profile_id,
-            AvailabilityWindow.start_date,
-            AvailabilityWindow.end_date,
-            AvailabilityWindow.modes,
-        )
-        .where(AvailabilityWindow.profile_id.in_(wanted))
-        .order_by(AvailabilityWindow.profile_id, AvailabilityWindow.start_date)
-    ):
-        windows[profile_id].append(Window(start, end, tuple(modes)))
+    languages = await read_languages(session, wanted)
+    windows = await read_windows(session, wanted)
     rows = await session.execute(
         select(
             Profile.id,

@@ -19,7 +19,6 @@ import logging
 import threading
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,7 +34,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from diaspora.matching import e5
 from diaspora.matching.calibration import calibration_for
-from diaspora.matching.documents import PostDocument, ProfileDocument, Window
+from diaspora.matching.documents import PostDocument, ProfileDocument
 from diaspora.matching.encoder import Encoder, get_encoder
 from diaspora.matching.index import PostIndex, ProfileIndex, SnapshotError
 from diaspora.matching.lexical import packaged_scorer
@@ -44,17 +43,20 @@ from diaspora.matching.ranker import Ranker
 from diaspora.matching.scoring import ScoringWeights
 from diaspora.matching.texts import post_text, profile_text
 from diaspora.platform.db.models import (
-    AvailabilityWindow,
     Consent,
     Embedding,
     Post,
     Profile,
-    ProfileLanguage,
     ScoringWeightsOverride,
     utcnow,
 )
 from diaspora.platform.matches import changes
-from diaspora.platform.matches.documents import post_document, read_profile_documents
+from diaspora.platform.matches.documents import (
+    post_document,
+    read_languages,
+    read_profile_documents,
+    read_windows,
+)
 from diaspora.platform.matches.store import EmbeddingStore
 from diaspora.platform.settings import Settings
 
@@ -479,21 +481,8 @@ class MatchingEngine:
         is what makes a cold start at registry scale take seconds rather than many minutes. Profiles changed
         after their embedding are left to the regular path, which checks hashes and encodes if needed.
         """
-        languages: dict[uuid.UUID, list[str]] = defaultdict(list)
-        for profile_id, code in await session.execute(
-            select(ProfileLanguage.profile_id, ProfileLanguage.code)
-        ):
-            languages[profile_id].append(code)
-        windows: dict[uuid.UUID, list[Window]] = defaultdict(list)
-        for profile_id, first, last, modes in await session.execute(
-            select(
-                AvailabilityWindow.profile_id,
-                AvailabilityWindow.start_date,
-                AvailabilityWindow.end_date,
-                AvailabilityWindow.modes,
-            )
-        ):
-            windows[profile_id].append(Window(first, last, tuple(modes)))
+        languages = await read_languages(session)
+        windows = await read_windows(session)
         fresh = (
             select(Embedding.entity_id, Embedding.vector, Consent.open_to_matching, Profile.updated_at)
             .join(Profile, Profile.id == Embedding.entity_id)

@@ -20,7 +20,11 @@ _POST_LOAD = (selectinload(Post.skills), selectinload(Post.organisation))
 
 
 def is_live(post: Post) -> bool:
-    return post.status == PostStatus.OPEN.value and bool(post.organisation.verified)
+    return _live(post.status, post.organisation.verified)
+
+
+def _live(status: str, organisation_verified: bool) -> bool:
+    return status == PostStatus.OPEN.value and bool(organisation_verified)
 
 
 def post_out(post: Post) -> PostOut:
@@ -160,8 +164,7 @@ async def post_owner(session: AsyncSession, user: Actor | None, post_id: uuid.UU
     if row is None:
         raise NotFoundError("Post not found.")
     organisation_id, status, verified = row
-    live = status == PostStatus.OPEN.value and bool(verified)
-    if not (live or policy.manages_organisation(user, organisation_id)):
+    if not (_live(status, verified) or policy.manages_organisation(user, organisation_id)):
         raise NotFoundError("Post not found.")
     return organisation_id
 

@@ -249,6 +249,11 @@ def _import_records(
     if len(report.problems) > 10:
         click.echo(f"... {len(report.problems) - 10} more problems")
     click.echo(f"report written to {target}")
+    if kind == "profiles" and report.created and not dry_run:
+        click.echo(
+            "the language of each new profile is identified by the background jobs "
+            "(the web process or the worker) on their next pass"
+        )
     if invite and not dry_run:
         sent = _invite_unclaimed(settings, source or file.stem)
         click.echo(f"{sent} new member(s) invited by email to set a password")

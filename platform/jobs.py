@@ -1,6 +1,6 @@
 """Everything that runs in the background, in one scheduler: the outbox consumers (search index, mail)
-and the periodic housekeeping (expired sessions purged, invitations past their date expired, embeddings
-kept current).
+and the periodic housekeeping (expired sessions purged, invitations past their date expired, the languages
+of imported profiles identified, embeddings kept current).
 
 The web process runs it in embedded mode (no worker to run), and the worker runs it otherwise: both call
 `BackgroundJobs.run`, so the two can never drift apart again. However many processes call it (several web
@@ -23,6 +23,7 @@ from diaspora.platform.campaigns.invitations import expire_invitations
 from diaspora.platform.db import leases, outbox
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.notifications.mail import MailSender
+from diaspora.platform.profiles.services import identify_pending_languages
 from diaspora.platform.search.sync import SearchSync
 from diaspora.platform.settings import Settings
 
@@ -56,6 +57,7 @@ class BackgroundJobs:
         async with self.sessions() as session, session.begin():
             purged = await purge_expired_sessions(session)
             expired = await expire_invitations(session)
+        identified = await identify_pending_languages(self.sessions)  # what an import left to do
         # Keeping the embedding store current here means requests rarely have to encode anything.
         report = await self.matching.refresh()
         snapshot = await self.matching.save_snapshot()
@@ -63,6 +65,7 @@ class BackgroundJobs:
         return {
             "expired_sessions_purged": purged,
             "invitations_expired": expired,
+            "profile_languages_identified": identified,
             "embeddings_encoded": report.encoded,
             "profile_snapshots_written": int(snapshot),
             "occupation_label_encodings_started": int(labels),

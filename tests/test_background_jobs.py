@@ -1,5 +1,5 @@
 """Background jobs run without a worker in embedded mode and in the worker otherwise: invitations past their
-date expire and expired sessions are purged either way."""
+date expire, expired sessions are purged and the languages an import left are identified either way."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from diaspora.platform.app import create_app
-from diaspora.platform.db.models import AuthSession, CampaignMatch, MatchState, utcnow
+from diaspora.platform.db.models import AuthSession, CampaignMatch, MatchState, Profile, utcnow
 from diaspora.platform.jobs import BackgroundJobs
 from diaspora.platform.matches.engine import MatchingEngine
 from diaspora.platform.notifications.mail import MailSender
@@ -28,7 +28,8 @@ pytestmark = pytest.mark.slow  # the housekeeping pass keeps embeddings current:
 
 
 def _past_due_world(client: TestClient[Any]) -> str:
-    """An invitation whose answer date has passed, and a session that has expired; returns the pair."""
+    """An invitation whose answer date has passed, a session that has expired and a profile whose language
+    is still to be identified (as an import leaves it); returns the invitation's match."""
     api = Api(client)
     admin = api.admin()
     staff, _ = api.organisation(admin=admin)
@@ -58,6 +59,7 @@ def _past_due_world(client: TestClient[Any]) -> str:
                     )
                 )
                 await session.execute(update(AuthSession).values(expires_at=utcnow() - timedelta(minutes=1)))
+                await session.execute(update(Profile).values(text_language=None, text_language_pending=True))
         finally:
             await engine.dispose()
 
@@ -65,7 +67,7 @@ def _past_due_world(client: TestClient[Any]) -> str:
     return str(match_id)
 
 
-async def _state(url: str, match_id: str) -> tuple[str, int]:
+async def _state(url: str, match_id: str) -> tuple[str, int, int]:
     engine = create_async_engine(url)
     try:
         async with async_sessionmaker(engine)() as session:
@@ -73,7 +75,10 @@ async def _state(url: str, match_id: str) -> tuple[str, int]:
                 select(CampaignMatch.state).where(CampaignMatch.id == uuid.UUID(match_id))
             )
             sessions = await session.scalar(select(func.count()).select_from(AuthSession))
-            return str(state), int(sessions or 0)
+            pending = await session.scalar(
+                select(func.count()).select_from(Profile).where(Profile.text_language_pending)
+            )
+            return str(state), int(sessions or 0), int(pending or 0)
     finally:
         await engine.dispose()
 
@@ -87,9 +92,9 @@ def test_embedded_mode_runs_the_jobs_without_a_worker(settings: Settings) -> Non
     url = settings.effective_database_url
     with TestClient(create_app(embedded), base_url="http://testserver.local"):
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and asyncio.run(_state(url, match_id)) != ("expired", 0):
+        while time.monotonic() < deadline and asyncio.run(_state(url, match_id)) != ("expired", 0, 0):
             time.sleep(0.2)
-    assert asyncio.run(_state(url, match_id)) == ("expired", 0)
+    assert asyncio.run(_state(url, match_id)) == ("expired", 0, 0)
 
 
 def test_the_worker_runs_the_same_jobs(settings: Settings) -> None:
@@ -112,7 +117,7 @@ def test_the_worker_runs_the_same_jobs(settings: Settings) -> None:
         running = asyncio.create_task(jobs.run(stop))
         try:
             for _ in range(300):
-                if await _state(worker_settings.effective_database_url, match_id) == ("expired", 0):
+                if await _state(worker_settings.effective_database_url, match_id) == ("expired", 0, 0):
                     break
                 await asyncio.sleep(0.2)
         finally:
@@ -122,4 +127,4 @@ def test_the_worker_runs_the_same_jobs(settings: Settings) -> None:
             await engine.dispose()
 
     asyncio.run(run_worker_briefly())
-    assert asyncio.run(_state(settings.effective_database_url, match_id)) == ("expired", 0)
+    assert asyncio.run(_state(settings.effective_database_url, match_id)) == ("expired", 0, 0)

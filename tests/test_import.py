@@ -262,7 +262,8 @@ def test_an_imported_profile_is_stored_as_the_members_own_edit_would_store_it(
     api: Api, tmp_path: Path
 ) -> None:
     # One writer of profile rows: repeated sectors collapse and the text's language is identified on both
-    # paths (the bulk insert once kept duplicates and left the language unknown).
+    # paths (the bulk insert once kept duplicates and left the language unknown). An import leaves the
+    # language to the background jobs; a member's own save identifies it at once.
     header = (SAMPLES / "profiles.csv").read_text(encoding="utf-8").splitlines()[0]
     row = (
         "p-9;lena.berisha@example.org;Lena Berisha;;Kinderkrankenpflegerin;"
@@ -282,10 +283,81 @@ def test_an_imported_profile_is_stored_as_the_members_own_edit_would_store_it(
         sectors=["health", "health", "education"],
         skills=[{"name": "Intensivpflege"}, {"name": "Triage"}],
     )
-    stored = _rows(_db(api), "SELECT sectors, text_language FROM profiles ORDER BY created_at")
-    assert len(stored) == 2
-    imported, edited = ((json.loads(s) if isinstance(s, str) else s, lang) for s, lang in stored)
-    assert imported == edited == (["health", "education"], "de")
+    query = "SELECT sectors, text_language, text_language_pending FROM profiles ORDER BY created_at"
+    assert [row[1:] for row in _rows(_db(api), query)] == [(None, True), ("de", False)]
+    assert _identify_pending(api) == 1
+    assert _identify_pending(api) == 0  # nothing left to do
+    stored = _rows(_db(api), query)
+    imported, edited = ((json.loads(s) if isinstance(s, str) else s, lang, p) for s, lang, p in stored)
+    assert imported == edited == (["health", "education"], "de", False)
+
+
+def test_the_languages_an_import_leaves_are_identified_by_the_background_jobs_without_undoing_edits(
+    api: Api, tmp_path: Path
+) -> None:
+    header = (SAMPLES / "profiles.csv").read_text(encoding="utf-8").splitlines()[0]
+    texts = [
+        ("Kardiolog intervencues", "Punoj në spitalin universitar të Tiranës prej dhjetë vitesh."),
+        ("Медицинска сестра", "Работам во одделот за кардиологија во Скопје."),
+        ("Software engineer", "Ten years of backend development in Vienna and remote work."),
+        ("", ""),  # nothing to tell a language by: identified as unknown, and no longer pending
+    ]
+    lines = [
+        f"p-{i};person{i}@example.org;Person {i};;{headline};{summary};AT;XK;;;;;;;;;;yes;no"
+        for i, (headline, summary) in enumerate(texts)
+    ]
+    path = tmp_path / "four.csv"
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    assert _import(api, "profiles", path).created == 4
+    query = "SELECT headline, text_language, text_language_pending FROM profiles ORDER BY headline"
+    assert all(pending for _, _, pending in _rows(_db(api), query))
+    # A member who saves their profile meanwhile has its language identified by that save; the jobs'
+    # later pass finds nothing to do for it.
+    _execute(
+        _db(api),
+        "UPDATE profiles SET text_language = 'xx', text_language_pending = false "
+        "WHERE headline = 'Software engineer'",
+    )
+    assert _identify_pending(api) == 3
+    assert _rows(_db(api), query) == [
+        ("", None, False),
+        ("Kardiolog intervencues", "sq", False),
+        ("Software engineer", "xx", False),
+        ("Медицинска сестра", "mk", False),
+    ]
+
+
+def _identify_pending(api: Api) -> int:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from diaspora.platform.profiles.services import identify_pending_languages
+    from diaspora.platform.wiring import open_database
+
+    async def run() -> int:
+        engine = open_database(_db(api))
+        try:
+            return await identify_pending_languages(async_sessionmaker(engine), batch=2)
+        finally:
+            await engine.dispose()
+
+    return int(api.client.blocking_portal.call(run))
+
+
+def _execute(url: str, sql: str) -> None:
+    import asyncio
+
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def run() -> None:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(sql))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
 
 
 def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:

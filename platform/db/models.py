@@ -24,6 +24,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
+    text,
 )
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -274,6 +276,15 @@ class AccountToken(Base):
 
 class Profile(Base):
     __tablename__ = "profiles"
+    __table_args__ = (
+        # The few profiles whose language is still to be identified, found without reading the others.
+        Index(
+            "ix_profiles_text_language_pending",
+            "text_language_pending",
+            sqlite_where=text("text_language_pending"),
+            postgresql_where=text("text_language_pending"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), unique=True)
@@ -281,6 +292,9 @@ class Profile(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     # ISO 639-1 code of the language headline, summary and skills are written in (None: not told).
     text_language: Mapped[str | None] = mapped_column(String(8))
+    # True while that language is still to be identified: an import stores its rows without, and the
+    # background jobs identify them (`profiles.services.identify_pending_languages`).
+    text_language_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     residence_country: Mapped[str | None] = mapped_column(String(2), index=True)
     residence_city: Mapped[str | None] = mapped_column(String(120))
     origin_country: Mapped[str | None] = mapped_column(String(2), index=True)

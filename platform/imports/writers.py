@@ -11,7 +11,6 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.ingest.columns import RowProblem
-from diaspora.matching import languages
 from diaspora.platform.core.errors import DomainError
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.security import UNUSABLE_PASSWORD_HASH
@@ -83,9 +82,6 @@ async def write_profiles(
             ImportKey,
         )
     }
-    # The language each new profile is written in, identified for the whole batch at once (in parallel).
-    identified = languages.identify_many([profiles.profile_text(v.data) for v in fresh])
-    text_languages = {v.row.number: code for v, code in zip(fresh, identified, strict=True)}
     for valid in fresh:
         if not email_free(valid, None):
             continue
@@ -104,12 +100,14 @@ async def write_profiles(
                 "created_at": now,
             }
         )
-        built = profiles.profile_rows(data, profile_id, text_language=text_languages[valid.row.number])
+        built = profiles.profile_rows(data, profile_id, text_language=None)
         rows[Profile].append(
             {
                 "id": profile_id,
                 "account_id": account_id,
                 **built.profile,
+                # Identifying each text's language would be half the import's time: the background jobs do it.
+                "text_language_pending": True,
                 "created_at": now,
                 "updated_at": now,
             }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from diaspora.matching import languages
@@ -120,7 +121,11 @@ def profile_text(data: ProfileIn) -> str:
     """The text whose language is identified: headline and summary. Not the skills: people in the region
     list them in English whatever they write in, which would pull every short profile towards English (and
     leaving them out makes identifying an import's hundred thousand rows a third quicker)."""
-    return "\n".join([data.headline.strip(), data.summary.strip()])
+    return language_text(data.headline, data.summary)
+
+
+def language_text(headline: str, summary: str) -> str:
+    return "\n".join([headline.strip(), summary.strip()])
 
 
 def profile_rows(data: ProfileIn, profile_id: uuid.UUID, *, text_language: str | None) -> ProfileRows:
@@ -135,6 +140,7 @@ def profile_rows(data: ProfileIn, profile_id: uuid.UUID, *, text_language: str |
             "years_experience": data.years_experience,
             "sectors": list(dict.fromkeys(s.strip() for s in data.sectors)),
             "text_language": text_language,
+            "text_language_pending": False,
         },
         languages=[
             {"id": uuid.uuid4(), "profile_id": profile_id, "code": lang.code, "level": lang.level.value}
@@ -216,6 +222,44 @@ async def save_profile(
         entity_id=profile.id,
     )
     return profile
+
+
+# Texts identified at once by the background jobs: the detector holds the interpreter while it works (about
+# 10 ms for 64 profiles on two cores), so requests served by the same process wait at most that long.
+LANGUAGE_CHUNK = 64
+
+
+async def identify_pending_languages(sessions: async_sessionmaker[AsyncSession], *, batch: int = 1024) -> int:
+    """Identify the language of every profile stored without it (`text_language_pending`: an import leaves
+    it to the background jobs, since identifying is the better part of an import's time). Returns how many
+    were identified. A profile its member saved meanwhile keeps what that save identified: only profiles
+    still pending are written."""
+    table = Profile.__table__
+    assert isinstance(table, Table)
+    done = 0
+    while True:
+        async with sessions() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(Profile.id, Profile.headline, Profile.summary)
+                    .where(Profile.text_language_pending)
+                    .limit(batch)
+                )
+            ).all()
+            if not rows:
+                return done
+            found: list[str | None] = []
+            for start in range(0, len(rows), LANGUAGE_CHUNK):
+                chunk = rows[start : start + LANGUAGE_CHUNK]
+                found += languages.identify_many([language_text(row.headline, row.summary) for row in chunk])
+                await asyncio.sleep(0)  # let the process's requests in between chunks
+            await session.execute(
+                update(table)
+                .where(table.c.id == bindparam("profile_id"), table.c.text_language_pending)
+                .values(text_language=bindparam("code"), text_language_pending=False),
+                [{"profile_id": row.id, "code": code} for row, code in zip(rows, found, strict=True)],
+            )
+        done += len(rows)
 
 
 def consent_values(consent_in: ConsentIn) -> dict[str, Any]:

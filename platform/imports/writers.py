@@ -14,6 +14,7 @@ from diaspora.ingest.columns import RowProblem
 from diaspora.platform.core.errors import DomainError
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.security import UNUSABLE_PASSWORD_HASH
+from diaspora.platform.db.bulk import insert_rows
 from diaspora.platform.db.models import (
     Account,
     AvailabilityWindow,
@@ -126,8 +127,8 @@ async def write_profiles(
         rows[ImportKey].append(key_row(report, valid, profile_id))
         report.created += 1
     for model, values in rows.items():
-        if values:  # Core inserts of the tables: the ORM's per-row bookkeeping would triple the time
-            await session.execute(insert(model.__table__), values)
+        # Core inserts, or COPY: the ORM's per-row bookkeeping would triple the time
+        await insert_rows(session, model.__table__, values)
 
     # Changed people: the same replacement as a member's own edit (children replaced as one unit).
     for valid, key in changed:

@@ -388,3 +388,25 @@ def test_a_registry_brings_its_members_consent_to_be_consulted(api: Api, tmp_pat
     report = _import(api, "profiles", rows)
     assert report.created == 2, report
     assert count_rows(_db(api), "consents", "open_to_consultations") == 1
+
+
+def test_a_large_import_renews_the_databases_statistics_of_its_tables(api: Api, tmp_path: Path) -> None:
+    # PostgreSQL plans queries by its statistics of each table; until they are renewed, a registry
+    # imported into an empty database is planned for as empty (whole-table scans), in every process.
+    if not _db(api).startswith("postgresql"):
+        pytest.skip("statistics for PostgreSQL's planner")
+    query = (
+        "SELECT relname, last_analyze FROM pg_stat_user_tables "
+        "WHERE relname IN ('accounts', 'profiles', 'profile_skills', 'import_keys') ORDER BY relname"
+    )
+    before = dict(_rows(_db(api), query))
+    path = tmp_path / "many.csv"
+    path.write_text(
+        "external_id,email,display_name,headline,skills\n"
+        + "".join(f"m-{i},m{i}@example.org,M {i},Nurse,triage; wound care\n" for i in range(1000)),
+        encoding="utf-8",
+    )
+    assert _import(api, "profiles", path).created == 1000
+    after = dict(_rows(_db(api), query))
+    assert sorted(after) == ["accounts", "import_keys", "profile_skills", "profiles"]
+    assert all(after[t] is not None and (before.get(t) is None or after[t] > before[t]) for t in after)

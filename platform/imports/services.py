@@ -139,6 +139,8 @@ async def import_file(
     if batch:
         await _write(sessions, kind, batch, report, actor, known)
     report.problems.sort(key=lambda p: p.number)
+    if not dry_run and report.created + report.updated >= ANALYZE_FROM_ROWS:
+        await _analyze(sessions, kind)
     if not dry_run and (report.created or report.updated):
         async with sessions() as session, session.begin():
             audit.record(
@@ -153,6 +155,32 @@ async def import_file(
                 rejected=report.rejected,
             )
     return report
+
+
+# From this many records written, PostgreSQL's statistics of the tables they went to are renewed at the end:
+# until its autovacuum gets to them, every process would plan its queries for the tables as they were
+# (an empty registry's plans scan whole tables), and renewing them also drops the plans cached on them.
+ANALYZE_FROM_ROWS = 1000
+_TABLES = {
+    "profiles": (
+        "accounts",
+        "profiles",
+        "consents",
+        "profile_languages",
+        "profile_skills",
+        "credentials",
+        "availability_windows",
+    ),
+    "organisations": ("organisations",),
+    "posts": ("posts", "post_skills"),
+    "opportunities": ("opportunities",),
+}
+
+
+async def _analyze(sessions: async_sessionmaker[AsyncSession], kind: Kind) -> None:
+    async with sessions() as session, session.begin():
+        if (await session.connection()).dialect.name == "postgresql":
+            await session.execute(text(f"ANALYZE {', '.join([*_TABLES[kind.name], 'import_keys'])}"))
 
 
 async def import_upload(

@@ -161,26 +161,13 @@ async def import_file(
 # until its autovacuum gets to them, every process would plan its queries for the tables as they were
 # (an empty registry's plans scan whole tables), and renewing them also drops the plans cached on them.
 ANALYZE_FROM_ROWS = 1000
-_TABLES = {
-    "profiles": (
-        "accounts",
-        "profiles",
-        "consents",
-        "profile_languages",
-        "profile_skills",
-        "credentials",
-        "availability_windows",
-    ),
-    "organisations": ("organisations",),
-    "posts": ("posts", "post_skills"),
-    "opportunities": ("opportunities",),
-}
 
 
 async def _analyze(sessions: async_sessionmaker[AsyncSession], kind: Kind) -> None:
     async with sessions() as session, session.begin():
         if (await session.connection()).dialect.name == "postgresql":
-            await session.execute(text(f"ANALYZE {', '.join([*_TABLES[kind.name], 'import_keys'])}"))
+            tables = ", ".join(model.__tablename__ for model in writers.WRITTEN[kind.name])
+            await session.execute(text(f"ANALYZE {tables}"))
 
 
 async def import_upload(

@@ -25,6 +25,7 @@ from diaspora.platform.db.models import (
     OpportunityStatus,
     Organisation,
     Post,
+    PostSkill,
     Profile,
     ProfileLanguage,
     ProfileSkill,
@@ -39,6 +40,23 @@ from diaspora.platform.posts import services as posts
 from diaspora.platform.posts.schemas import PostIn
 from diaspora.platform.profiles import services as profiles
 from diaspora.platform.profiles.schemas import ConsentIn, ProfileIn
+
+# The tables each kind of import writes to, parents first (a new person's rows are inserted in this order).
+WRITTEN: dict[str, tuple[Any, ...]] = {
+    "profiles": (
+        Account,
+        Profile,
+        Consent,
+        ProfileLanguage,
+        ProfileSkill,
+        Credential,
+        AvailabilityWindow,
+        ImportKey,
+    ),
+    "organisations": (Organisation, ImportKey),
+    "posts": (Post, PostSkill, ImportKey),
+    "opportunities": (Opportunity, ImportKey),
+}
 
 
 async def write_profiles(
@@ -70,19 +88,7 @@ async def write_profiles(
 
     # New people: plain bulk inserts (this is what makes 100,000 rows a matter of seconds).
     now = utcnow()
-    rows: dict[Any, list[dict[str, Any]]] = {
-        model: []
-        for model in (
-            Account,
-            Profile,
-            Consent,
-            ProfileLanguage,
-            ProfileSkill,
-            Credential,
-            AvailabilityWindow,
-            ImportKey,
-        )
-    }
+    rows: dict[Any, list[dict[str, Any]]] = {model: [] for model in WRITTEN["profiles"]}
     for valid in fresh:
         if not email_free(valid, None):
             continue

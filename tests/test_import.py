@@ -410,3 +410,30 @@ def test_a_large_import_renews_the_databases_statistics_of_its_tables(api: Api, 
     after = dict(_rows(_db(api), query))
     assert sorted(after) == ["accounts", "import_keys", "profile_skills", "profiles"]
     assert all(after[t] is not None and (before.get(t) is None or after[t] > before[t]) for t in after)
+
+
+def test_an_imported_persons_name_and_phone_obey_the_rules_of_their_own_account_edit(
+    api: Api, tmp_path: Path
+) -> None:
+    # The API refuses a name hiding a right-to-left override, a name over 120 characters and a phone that
+    # is no number; an import once stored all three (the name cut short).
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        "external_id;email;display_name;phone;headline\n"
+        "n-1;ok@example.org;Милош Петровић;+381 11 123 4567;Медицинска сестра\n"
+        "n-2;bidi@example.org;Arta\u202eKrasniqi;;Kardiologe\n"
+        f"n-3;long@example.org;{'A' * 121};;Nurse\n"
+        "n-4;phone@example.org;Besa;call me maybe;Nurse\n",
+        encoding="utf-8",
+    )
+    report = _import(api, "profiles", path)
+    assert report.created == 1
+    assert {(p.number, p.column) for p in report.problems} == {
+        (3, "display_name"),
+        (4, "display_name"),
+        (5, "phone"),
+    }
+    assert "U+202E" in next(p.reason for p in report.problems if p.number == 3)
+    assert _rows(_db(api), "SELECT display_name, phone FROM accounts") == [
+        ("Милош Петровић", "+381 11 123 4567")
+    ]

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from diaspora.ingest.columns import KIND_BY_NAME, Kind, ParsedRow, RowProblem, column_for, parse_row
 from diaspora.ingest.readers import ImportFileError, read_table
 from diaspora.platform.accounts.addresses import normalise_email
+from diaspora.platform.accounts.schemas import AccountUpdateIn
 from diaspora.platform.core import audit
 from diaspora.platform.core.errors import DomainError
 from diaspora.platform.core.policy import Actor
@@ -46,15 +47,32 @@ _SCHEMAS: dict[str, type[Any]] = {
 _ERROR_PATH = re.compile(r" - at `(\$[^`]*)`$")
 
 
+def _problem(
+    kind: Kind, row: ParsedRow, exc: msgspec.ValidationError, *, fields: tuple[str, ...] = ()
+) -> RowProblem:
+    """The problem a validation error states. Its column is the error's path, or else the one of `fields`
+    the message begins with (the cleaning of text names its field: "`display_name` contains ...")."""
+    message = str(exc)
+    match = _ERROR_PATH.search(message)
+    column = column_for(kind, match.group(1)) if match else ""
+    if not column:
+        column = next((name for name in fields if message.startswith(f"`{name}`")), "")
+    return RowProblem(row.number, column, _ERROR_PATH.sub("", message))
+
+
 def _validate(kind: Kind, row: ParsedRow) -> Valid | list[RowProblem]:
     try:
         data = msgspec.convert(row.body, _SCHEMAS[kind.name])
     except msgspec.ValidationError as exc:
-        message = str(exc)
-        match = _ERROR_PATH.search(message)
-        column = column_for(kind, match.group(1)) if match else ""
-        return [RowProblem(row.number, column, _ERROR_PATH.sub("", message))]
+        return [_problem(kind, row, exc)]
     if kind.name == "profiles":
+        # The person's account obeys the rules of a member's own account edit (name and phone).
+        fields = ("display_name", "phone")
+        account = {name: row.extra[name] for name in fields if row.extra.get(name) is not None}
+        try:
+            msgspec.convert(account, AccountUpdateIn)
+        except msgspec.ValidationError as exc:
+            return [_problem(kind, row, exc, fields=fields)]
         try:
             row.extra["email"] = normalise_email(str(row.extra.get("email", "")))
         except DomainError as exc:

@@ -318,7 +318,12 @@ def test_the_languages_an_import_leaves_are_identified_by_the_background_jobs_wi
         "UPDATE profiles SET text_language = 'xx', text_language_pending = false "
         "WHERE headline = 'Software engineer'",
     )
+    stamped = "SELECT headline, updated_at FROM profiles ORDER BY headline"
+    before = _rows(_db(api), stamped)
     assert _identify_pending(api) == 3
+    # Identifying a language is no change to the profile: the matcher, which re-reads every profile
+    # stamped since its last refresh and keeps its cards by that stamp, has nothing to do for it.
+    assert _rows(_db(api), stamped) == before
     assert _rows(_db(api), query) == [
         ("", None, False),
         ("Kardiolog intervencues", "sq", False),

@@ -256,7 +256,13 @@ async def identify_pending_languages(sessions: async_sessionmaker[AsyncSession],
             await session.execute(
                 update(table)
                 .where(table.c.id == bindparam("profile_id"), table.c.text_language_pending)
-                .values(text_language=bindparam("code"), text_language_pending=False),
+                # Not a change to the profile: its stamp stays, or the matcher would read every imported
+                # profile again and forget the cards it keeps by that stamp.
+                .values(
+                    text_language=bindparam("code"),
+                    text_language_pending=False,
+                    updated_at=table.c.updated_at,
+                ),
                 [{"profile_id": row.id, "code": code} for row, code in zip(rows, found, strict=True)],
             )
         done += len(rows)

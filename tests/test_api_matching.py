@@ -380,9 +380,25 @@ def test_a_new_process_loads_fresh_vectors_in_bulk_and_filters_the_same(api: Api
         await engine.dispose()
         return fresh, report
 
+    async def loaded_in_bulk() -> set[str]:
+        from diaspora.matching.index import ProfileIndex
+
+        engine = open_database(settings.effective_database_url)
+        fresh = MatchingEngine(settings, async_sessionmaker(engine, expire_on_commit=False))
+        async with fresh.sessions() as session:
+            index = ProfileIndex(warm.profiles.dimension)
+            loaded = await fresh._bulk_load_profiles(session, index)
+        await engine.dispose()
+        return {str(i) for i in loaded}
+
+    changed_id = api.client.get("/api/profiles/me", headers=changed).json()["id"]
+    assert changed_id not in api.client.blocking_portal.call(loaded_in_bulk)
     fresh, report = api.client.blocking_portal.call(cold)
     assert report.encoded == 0
     assert report.reused >= 3
+    # The regular path found its stored vector still true to its text and stamped it so: the next process
+    # to start loads it in bulk too, rather than read it through the regular path at every start.
+    assert changed_id in api.client.blocking_portal.call(loaded_in_bulk)
     api.client.blocking_portal.call(warm.refresh)
     assert fresh.profiles is not None
     assert warm.profiles is not None

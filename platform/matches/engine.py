@@ -335,7 +335,11 @@ class MatchingEngine:
                 documents = [document for document, _ in fetched]
                 texts = [source.to_text(d) for d in documents]
                 vectors, encoded = await self.store.vectors(
-                    session, source.entity_type, [uuid.UUID(d.id) for d in documents], texts
+                    session,
+                    source.entity_type,
+                    [uuid.UUID(d.id) for d in documents],
+                    texts,
+                    as_of=[updated_at for _, updated_at in fetched],
                 )
                 report.encoded += len(encoded)
                 report.reused += len(documents) - len(encoded)

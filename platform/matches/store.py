@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 import anyio.to_thread
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.matching.encoder import Encoder
@@ -41,10 +42,17 @@ class EmbeddingStore:
         texts: Sequence[str],
         *,
         keep: bool = True,
+        as_of: Sequence[datetime] | None = None,
     ) -> tuple[npt.NDArray[np.float32], list[Fresh]]:
         """Vectors for `ids` (row i for text i), and those that had to be encoded. With `keep` the fresh
         ones are stored and the session committed; without, the caller stores them (`store`) when its
-        own transaction allows."""
+        own transaction allows.
+
+        `as_of` gives each entity's last change: a stored vector older than it that the text's hash
+        confirms is stamped as of now (with `keep`), so that a process's cold start, which takes every
+        vector newer than its entity without reading texts, takes it too instead of reading the entity
+        through the slow path at every start (an edit that leaves the text alone, such as a consent's,
+        changes the entity and not its vector)."""
         if not ids:
             return np.zeros((0, self.encoder.dimension), dtype=np.float32), []
         hashes = [text_hash(t) for t in texts]
@@ -75,6 +83,21 @@ class EmbeddingStore:
         for i, entity_id in enumerate(ids):
             if entity_id in stored and stored[entity_id].text_hash == hashes[i]:
                 vectors[i] = np.frombuffer(stored[entity_id].vector, dtype=np.float32)
+        if keep and as_of is not None:
+            stale_rows = set(stale)
+            confirmed = [
+                stored[entity_id].id
+                for i, (entity_id, changed) in enumerate(zip(ids, as_of, strict=True))
+                if i not in stale_rows and stored[entity_id].updated_at < changed
+            ]
+            if confirmed:
+                await session.execute(
+                    update(Embedding)
+                    .where(Embedding.id.in_(confirmed))
+                    .values(updated_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                )
+                await session.commit()
         encoded: list[Fresh] = []
         if fresh is not None:
             vectors[stale] = fresh

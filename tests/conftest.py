@@ -108,8 +108,11 @@ def make_settings(database_url: str, data_dir: Path) -> Settings:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, tmp_path)
+def settings(database_url: str, tmp_path: Path) -> Iterator[Settings]:
+    """The test's settings; whatever the test wrote to the database is gone after it, whether it went
+    through the `client` fixture's app or through apps, workers and engines of its own."""
+    yield make_settings(database_url, tmp_path)
+    asyncio.run(_empty_all_tables(database_url))
 
 
 @pytest.fixture
@@ -120,8 +123,7 @@ def client(request: pytest.FixtureRequest, settings: Settings) -> Iterator[TestC
         yield request.getfixturevalue("shared_client")
         return
     with TestClient(app_for(settings), base_url="http://testserver.local") as test_client:
-        yield test_client
-    asyncio.run(_empty_all_tables(settings.effective_database_url))
+        yield test_client  # the `settings` fixture empties the tables after the test
 
 
 _apps: dict[str, Litestar] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -330,6 +331,55 @@ def test_embedding_store_encodes_only_changed_texts_and_forgets_erased_members(a
     assert count_rows(url, "embeddings") == 2
     assert api.client.blocking_portal.call(engine.refresh).removed == 1
     assert len(engine.profiles) == 1
+
+
+def test_a_profile_another_process_deletes_is_never_shown_and_leaves_the_index_within_the_interval(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from diaspora.platform.db.models import (
+        AvailabilityWindow,
+        Consent,
+        Profile,
+        ProfileLanguage,
+        ProfileSkill,
+    )
+    from diaspora.platform.matches import engine as matches_engine
+
+    engine = api.client.app.state["matching"]
+    url = api.client.app.state["settings"].effective_database_url
+    staff, _ = api.organisation()
+    post_id = _cardiology_post(api, staff)
+    _, gone = _member(api, "Interventional cardiologist", ["coronary angiography"])
+    _, stays = _member(api, "Cardiologist", ["echocardiography"])
+    api.client.blocking_portal.call(engine.refresh)
+    assert engine.profiles is not None
+    assert {gone, stays} <= set(engine.profiles.ids())
+
+    async def delete_elsewhere() -> None:  # not through this process's sessions, as another process would
+        other = create_async_engine(url)
+        async with other.begin() as connection:
+            for model in (Consent, ProfileSkill, ProfileLanguage, AvailabilityWindow):
+                table = model.__table__
+                await connection.execute(
+                    sqlalchemy.delete(table).where(table.c.profile_id == uuid.UUID(gone))
+                )
+            table = Profile.__table__
+            await connection.execute(sqlalchemy.delete(table).where(table.c.id == uuid.UUID(gone)))
+        await other.dispose()
+
+    api.client.blocking_portal.call(delete_elsewhere)
+    # Counting the whole table to find deletions is left to every PROFILE_DELETIONS_EVERY seconds: the
+    # index still holds the profile, but a post's candidates never show it.
+    assert api.client.blocking_portal.call(engine.refresh).removed == 0
+    assert gone in set(engine.profiles.ids())
+    shown = api.client.get(f"/api/posts/{post_id}/matches", headers=staff).json()["items"]
+    assert [item["profile"]["id"] for item in shown] == [stays]
+    monkeypatch.setattr(matches_engine, "PROFILE_DELETIONS_EVERY", 0.0)
+    assert api.client.blocking_portal.call(engine.refresh).removed == 1
+    assert gone not in set(engine.profiles.ids())
 
 
 def test_matches_and_recommendations_on_the_demo_data(api: Api) -> None:

@@ -36,14 +36,23 @@ MATCHED_TABLES = frozenset(
         "scoring_weights",
     }
 )
+# Deleting one of these deletes profiles (an account's profile goes with it).
+DELETING_PROFILES = frozenset({"profiles", "accounts"})
 _TOUCHED = "diaspora.matches.touched"
+_DELETED = "diaspora.matches.deleted"
 _lock = threading.Lock()
 _generation = 0
+_deletions = 0
 
 
 def generation() -> int:
     """How many transactions of this process committed writes to the matched tables so far."""
     return _generation
+
+
+def deletions() -> int:
+    """How many transactions of this process committed deletions of profiles or accounts so far."""
+    return _deletions
 
 
 def _table_of(obj: Any) -> str | None:
@@ -52,6 +61,8 @@ def _table_of(obj: Any) -> str | None:
 
 
 def _note_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    if any(_table_of(obj) in DELETING_PROFILES for obj in session.deleted):
+        session.info[_DELETED] = True
     for obj in chain(session.new, session.deleted, session.dirty):
         if _table_of(obj) in MATCHED_TABLES and (
             obj not in session.dirty or session.is_modified(obj, include_collections=True)
@@ -64,15 +75,20 @@ def _note_statement(state: ORMExecuteState) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
     mapper = state.bind_mapper
-    if mapper is not None and str(getattr(mapper.local_table, "name", "")) in MATCHED_TABLES:
+    table = "" if mapper is None else str(getattr(mapper.local_table, "name", ""))
+    if table in MATCHED_TABLES:
         state.session.info[_TOUCHED] = True
+    if state.is_delete and table in DELETING_PROFILES:
+        state.session.info[_DELETED] = True
 
 
 def _after_commit(session: Session) -> None:
-    global _generation
-    if session.info.pop(_TOUCHED, False):
+    global _generation, _deletions
+    touched, deleted = session.info.pop(_TOUCHED, False), session.info.pop(_DELETED, False)
+    if touched or deleted:
         with _lock:
-            _generation += 1
+            _generation += int(touched)
+            _deletions += int(deleted)
 
 
 def install() -> None:

@@ -53,6 +53,8 @@ class EmbeddingStore:
         vector newer than its entity without reading texts, takes it too instead of reading the entity
         through the slow path at every start (an edit that leaves the text alone, such as a consent's,
         changes the entity and not its vector)."""
+        if as_of is not None and len(as_of) != len(ids):
+            raise ValueError("as_of gives one change per id")
         if not ids:
             return np.zeros((0, self.encoder.dimension), dtype=np.float32), []
         hashes = [text_hash(t) for t in texts]
@@ -80,24 +82,20 @@ class EmbeddingStore:
         )
         dimension = fresh.shape[1] if fresh is not None else len(stored[ids[0]].vector) // 4
         vectors = np.zeros((len(ids), dimension), dtype=np.float32)
+        confirmed: list[uuid.UUID] = []  # stored vectors the hash confirms, older than their entity's change
         for i, entity_id in enumerate(ids):
             if entity_id in stored and stored[entity_id].text_hash == hashes[i]:
                 vectors[i] = np.frombuffer(stored[entity_id].vector, dtype=np.float32)
-        if keep and as_of is not None:
-            stale_rows = set(stale)
-            confirmed = [
-                stored[entity_id].id
-                for i, (entity_id, changed) in enumerate(zip(ids, as_of, strict=True))
-                if i not in stale_rows and stored[entity_id].updated_at < changed
-            ]
-            if confirmed:
-                await session.execute(
-                    update(Embedding)
-                    .where(Embedding.id.in_(confirmed))
-                    .values(updated_at=utcnow())
-                    .execution_options(synchronize_session=False)
-                )
-                await session.commit()
+                if as_of is not None and stored[entity_id].updated_at < as_of[i]:
+                    confirmed.append(stored[entity_id].id)
+        if keep and confirmed:
+            await session.execute(
+                update(Embedding)
+                .where(Embedding.id.in_(confirmed))
+                .values(updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
         encoded: list[Fresh] = []
         if fresh is not None:
             vectors[stale] = fresh

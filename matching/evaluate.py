@@ -191,9 +191,12 @@ def rank_with_matcher(
         profile_index.upsert(profile, vector)
     for post, vector in zip(data.posts, post_vectors, strict=True):
         post_index.upsert(post, vector)
+    ranker = Ranker(encoder, rerank_depth=max(DEPTH, 200), linker=linker, lexical=lexical)
+    if ranker.links_rows:
+        ranker.link_rows(profile_index, [(p.id, p.headline, p.occupation_uri) for p in data.profiles])
+        ranker.link_rows(post_index, [(p.id, p.title, None) for p in data.posts])
     profiles_by_id = {p.id: p for p in data.profiles}
     posts_by_id = {p.id: p for p in data.posts}
-    ranker = Ranker(encoder, rerank_depth=max(DEPTH, 200), linker=linker, lexical=lexical)
     inverted = invert(data.qrels)
 
     posts_to_profiles: Rankings = {}

@@ -13,6 +13,12 @@ since they were coded are always scored exactly. `code_appended` codes new rows 
 builds the code anew when `compact_build_due` (seconds at a million rows: in a worker thread, while the
 index goes on changing and serving).
 
+Each row can also carry the taxonomy occupations its title is linked to (`set_links`, up to `LINK_SLOTS`
+codes), with a posting list per occupation: `linked_rows` finds the allowed rows linked to given occupations
+without reading the matrix, the candidate source that finds the "tree surgeon" an "arborist" post needs when
+the encoder does not place them close. A row changed since it was linked is not linked until it is again
+(`unlinked` lists them).
+
 An index can be saved to a folder of `.npy` files (`save`) and opened again (`load`) memory-mapped
 copy-on-write: a new process starts from the snapshot in about the time it takes to read the ids, the
 processes of a host that open one snapshot share its pages until they change a row, and spare rows saved
@@ -29,6 +35,7 @@ import operator
 import os
 import shutil
 import threading
+from array import array
 from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
@@ -46,6 +53,8 @@ if TYPE_CHECKING:
 Dtype = Literal["float16", "float32"]
 _NO_DATE = np.iinfo(np.int32).min
 SNAPSHOT_FORMAT = 2
+LINK_SLOTS = 3  # occupations kept per row (the linker keeps three readings of a title)
+_ADDED_ARRAYS = ("_links", "_linked")  # row arrays a snapshot of the same format may lack (older ones)
 IndexT = TypeVar("IndexT", bound="VectorIndex")
 
 
@@ -131,7 +140,7 @@ class VectorIndex:
     """Vectors and string ids of one kind of entity, with a language column per language seen."""
 
     # Arrays with one entry per row (saved with spare rows, opened memory-mapped), and others (saved whole).
-    _ROW_ARRAYS: tuple[str, ...] = ("_vectors", "_alive", "_languages", "_versions")
+    _ROW_ARRAYS: tuple[str, ...] = ("_vectors", "_alive", "_languages", "_versions", "_links", "_linked")
     _OTHER_ARRAYS: tuple[str, ...] = ()
 
     def __init__(self, dimension: int, *, dtype: Dtype = "float16", capacity: int = 1024) -> None:
@@ -144,6 +153,13 @@ class VectorIndex:
         # The version of what each row holds (its entity's last change, microseconds since the epoch; 0
         # unknown): a refresh that sees the same version again has nothing to do for it.
         self._versions = np.zeros(capacity, dtype=np.int64)
+        # The occupations each row's title is linked to (codes; -1 fills unused slots), whether it has been
+        # linked since it last changed, and each occupation's rows (entries of rows linked otherwise since
+        # are left in place and skipped when read, until they make up half: then the lists are rebuilt).
+        self._links = np.full((capacity, LINK_SLOTS), -1, dtype=np.int32)
+        self._linked = np.zeros(capacity, dtype=bool)
+        self._postings: dict[int, array[int]] = {}
+        self._postings_entries = self._postings_stale = 0
         self._language_columns: dict[str, int] = {}
         self._ids: list[str | None] = []
         self._rows: dict[str, int] = {}
@@ -192,9 +208,9 @@ class VectorIndex:
         if needed <= capacity:
             return
         new_capacity = max(needed, capacity * 2)
-        for name in ("_vectors", "_alive", "_languages", "_versions"):
+        for name in ("_vectors", "_alive", "_languages", "_versions", "_links", "_linked"):
             old = getattr(self, name)
-            new = np.zeros((new_capacity, *old.shape[1:]), dtype=old.dtype)
+            new = np.full((new_capacity, *old.shape[1:]), -1 if name == "_links" else 0, dtype=old.dtype)
             new[:capacity] = old
             setattr(self, name, new)
         self._grow_extra(capacity, new_capacity)
@@ -236,6 +252,7 @@ class VectorIndex:
         self._vectors[row] = vector
         self._versions[row] = version
         self._alive[row] = True
+        self._unlink(row)  # its title may have changed: linked again by whoever indexes it
         self._languages[row] = False
         for code in languages:
             column = self._language_column(code)  # may widen the array: look it up before indexing
@@ -250,8 +267,94 @@ class VectorIndex:
         self._alive[row] = False
         self._ids[row] = None
         self._vectors[row] = 0
+        self._unlink(row)
         self._on_remove(row)
         return True
+
+    # -- occupation links --------------------------------------------------------------------------------
+
+    def _unlink(self, row: int) -> None:
+        if self._linked[row]:
+            self._postings_stale += int((self._links[row] >= 0).sum())
+        self._links[row] = -1
+        self._linked[row] = False
+
+    def set_links(self, entity_id: str, codes: Sequence[int]) -> None:
+        """The occupations (taxonomy codes, best first; those past `LINK_SLOTS` are dropped) an indexed
+        entity's title is linked to, as of its indexed version; none is a link too ("links to nothing")."""
+        row = self._rows.get(entity_id)
+        if row is None:
+            return
+        self._unlink(row)
+        kept = list(dict.fromkeys(int(c) for c in codes if c >= 0))[:LINK_SLOTS]
+        self._links[row, : len(kept)] = kept
+        self._linked[row] = True
+        for code in kept:
+            self._postings.setdefault(code, array("i")).append(row)
+        self._postings_entries += len(kept)
+        if self._postings_stale > max(1024, self._postings_entries // 2):
+            self._rebuild_postings()
+
+    def forget_links(self) -> None:
+        """Every row unlinked (the taxonomy whose codes they hold is not the one in use)."""
+        self._links = np.full_like(self._links, -1)
+        self._linked = np.zeros_like(self._linked)
+        self._postings, self._postings_entries, self._postings_stale = {}, 0, 0
+
+    def unlinked(self, limit: int) -> list[str]:
+        """Up to `limit` indexed entities not linked since they last changed (oldest rows first)."""
+        n = self.size
+        rows = np.flatnonzero(self._alive[:n] & ~self._linked[:n])[:limit]
+        return [self.id_at(int(r)) for r in rows]
+
+    def links_of(self, entity_id: str) -> list[int] | None:
+        """The occupation codes an entity is linked to; None when not indexed or not linked yet."""
+        row = self._rows.get(entity_id)
+        if row is None or not self._linked[row]:
+            return None
+        return [int(c) for c in self._links[row] if c >= 0]
+
+    def _rebuild_postings(self) -> None:
+        n = self.size
+        flat = self._links[:n].ravel()
+        rows = np.repeat(np.arange(n, dtype=np.int32), LINK_SLOTS)
+        keep = (flat >= 0) & np.repeat(self._linked[:n] & self._alive[:n], LINK_SLOTS)
+        flat, rows = flat[keep], rows[keep]
+        order = np.argsort(flat, kind="stable")
+        flat, rows = flat[order], rows[order]
+        starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]]) if len(flat) else np.zeros(0, int)
+        postings: dict[int, array[int]] = {}
+        for start, end in itertools.pairwise([*starts.tolist(), len(flat)]):
+            entries = array("i")
+            entries.frombytes(rows[start:end].tobytes())
+            postings[int(flat[start])] = entries
+        self._postings = postings
+        self._postings_entries, self._postings_stale = len(flat), 0
+
+    def linked_rows(
+        self,
+        codes: Sequence[int],
+        query: npt.NDArray[np.float32],
+        mask: npt.NDArray[np.bool_] | None,
+        k: int,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The `k` rows closest to `query` among those `mask` allows (all live rows when None) that are
+        linked to any of these occupations, and their similarities, best first: reads the occupations'
+        posting lists and those rows of the matrix only."""
+        wanted = sorted({int(c) for c in codes if c >= 0})
+        lists = [np.array(self._postings[c], dtype=np.int64) for c in wanted if c in self._postings]
+        if not lists or k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        entries = np.concatenate(lists)
+        if len(entries) > self.size // 32:  # many: marking them costs less than sorting them
+            hit = np.zeros(self.size, dtype=bool)
+            hit[entries] = True
+            rows = np.flatnonzero(hit)
+        else:
+            rows = np.unique(entries)
+        allowed = self._alive[rows] if mask is None else mask[rows] & self._alive[rows]
+        rows = rows[allowed & np.isin(self._links[rows], wanted).any(axis=1)]
+        return self._top_of(query, k, rows, None)  # the kept rows gathered, or the compact scan
 
     def _on_remove(self, row: int) -> None:
         """Subclasses clear their per-row columns here."""
@@ -316,7 +419,14 @@ class VectorIndex:
         index = cls(int(manifest["dimension"]), dtype=manifest["dtype"], capacity=0)
         try:
             for name in cls._ROW_ARRAYS:
-                setattr(index, name, np.load(folder / f"{name}.npy", mmap_mode="c"))
+                path = folder / f"{name}.npy"
+                if name in _ADDED_ARRAYS and not path.exists():
+                    continue  # a snapshot from before links: its rows are linked afresh
+                setattr(index, name, np.load(path, mmap_mode="c"))
+            capacity = len(index._alive)
+            if len(index._links) != capacity:
+                index._links = np.full((capacity, LINK_SLOTS), -1, dtype=np.int32)
+                index._linked = np.zeros(capacity, dtype=bool)
             for name in cls._OTHER_ARRAYS:
                 setattr(index, name, np.load(folder / f"{name}.npy"))
             ids = np.load(folder / "ids.npy")
@@ -327,6 +437,7 @@ class VectorIndex:
             raise SnapshotError(f"{folder}: {len(index._ids)} ids for {manifest['size']} rows")
         index._rows = {entity_id: row for row, entity_id in enumerate(index._ids) if entity_id is not None}
         index._language_columns = {code: i for i, code in enumerate(manifest["language_columns"])}
+        index._rebuild_postings()
         index._after_load()
         return index
 
@@ -429,7 +540,17 @@ class VectorIndex:
         if self.size == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         allowed = self._alive[: self.size] if mask is None else mask & self._alive[: self.size]
-        rows = np.flatnonzero(allowed)
+        return self._top_of(query, k, np.flatnonzero(allowed), allowed)
+
+    def _top_of(
+        self,
+        query: npt.NDArray[np.float32],
+        k: int,
+        rows: npt.NDArray[np.int64],
+        allowed: npt.NDArray[np.bool_] | None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """`top_k` among `rows` (ascending; `allowed` is the same as a mask of all rows, or None to have it
+        made when needed)."""
         if len(rows) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         k = min(k, len(rows))
@@ -439,6 +560,9 @@ class VectorIndex:
                 kept = torch.from_numpy(self._vectors[rows])  # a copy of the kept rows only
                 top = torch.topk(torch.mv(kept, vector).float(), k)
             return rows[top.indices.numpy()].astype(np.int64), top.values.numpy()
+        if allowed is None:
+            allowed = np.zeros(self.size, dtype=bool)
+            allowed[rows] = True
         if self._compact is not None and self.size >= self.compact_min_rows:
             found = self._top_k_compact(query, k, allowed, len(rows))
             if found is not None:

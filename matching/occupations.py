@@ -197,6 +197,12 @@ class OccupationLinker:
 
             self.occupations = read_occupations() if self._given is None else self._given
             self._by_uri = {o.uri: o for o in self.occupations}
+            self._codes = {o.uri: code for code, o in enumerate(self.occupations)}
+            families: dict[str, list[int]] = {}
+            for code, o in enumerate(self.occupations):
+                families.setdefault(o.isco, []).append(code)
+            self._family = [families[o.isco] for o in self.occupations]
+            self._digest = hashlib.sha256("\n".join(self._codes).encode()).hexdigest()[:16]
             all_labels, all_owners = _label_rows(self.occupations)
             # The rows of the labels kept (the label vectors are kept for every label, in this order).
             self._kept_rows = np.asarray(
@@ -227,6 +233,23 @@ class OccupationLinker:
         """The occupation of that URI, or None when the taxonomy has none."""
         self._build()
         return self._by_uri.get(uri)
+
+    @property
+    def digest(self) -> str:
+        """Identifies the taxonomy's occupations in their order: codes mean the same under one digest."""
+        self._build()
+        return self._digest
+
+    def codes_of(self, links: Iterable[OccupationLink]) -> list[int]:
+        """The links' occupations as codes (positions in the taxonomy, which `digest` identifies): what an
+        index stores per row."""
+        self._build()
+        return [self._codes[link.uri] for link in links if link.uri in self._codes]
+
+    def family_codes(self, codes: Iterable[int]) -> list[int]:
+        """Every occupation of the same ISCO unit groups as these, except these."""
+        given = set(codes)
+        return sorted({c for code in given for c in self._family[code]} - given)
 
     def chosen(self, uri: str) -> OccupationLink | None:
         """The link a person made themselves, by choosing an occupation: certain (confidence 1)."""

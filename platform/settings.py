@@ -151,6 +151,13 @@ class Settings(BaseSettings):
         "from the database.",
     )
     match_rerank_depth: int = Field(default=200, ge=10, le=5000, description="Candidates scored in full.")
+    match_link_depth: int = Field(
+        default=100,
+        ge=0,
+        le=5000,
+        description="Candidates found through the query's occupation links besides the semantic ones (the "
+        "closest linked to the same occupation, and half as many of its ISCO unit group); 0 turns it off.",
+    )
     match_refresh_seconds: float = Field(
         default=2.0,
         ge=0,

@@ -98,6 +98,11 @@ _BATCH = 512
 # candidates' consent as of now. Deletions this process committed are dropped at its next refresh.
 PROFILE_DELETIONS_EVERY = 30.0
 _BULK = 10_000
+# Indexed profiles that no refresh linked to occupations (those loaded in bulk, or from an older snapshot)
+# are linked at most this many per refresh, a few dozen per call of the linker (a call holds the
+# interpreter: about 30 ms for 32 titles), in a worker thread.
+LINKS_PER_REFRESH = 1024
+_LINK_CALL = 32
 # A new snapshot is written once this many profiles changed since the last (or this share of them).
 SNAPSHOT_MIN_CHANGES = 100
 SNAPSHOT_SHARE = 0.05
@@ -112,6 +117,8 @@ class _Source:
     # The documents of these rows, each with its `updated_at` (a row gone is absent).
     read: Callable[[AsyncSession, list[uuid.UUID]], Awaitable[list[tuple[Any, datetime]]]]
     to_text: Callable[[Any], str]
+    # What its title is linked to occupations by: (id, title, the occupation its owner chose or None).
+    titled: Callable[[Any], tuple[str, str, str | None]]
 
 
 async def _read_posts(session: AsyncSession, ids: list[uuid.UUID]) -> list[tuple[PostDocument, datetime]]:
@@ -121,8 +128,10 @@ async def _read_posts(session: AsyncSession, ids: list[uuid.UUID]) -> list[tuple
     return read
 
 
-_PROFILES = _Source("profile", Profile, read_profile_documents, profile_text)
-_POSTS = _Source("post", Post, _read_posts, post_text)
+_PROFILES = _Source(
+    "profile", Profile, read_profile_documents, profile_text, lambda d: (d.id, d.headline, d.occupation_uri)
+)
+_POSTS = _Source("post", Post, _read_posts, post_text, lambda d: (d.id, d.title, None))
 
 
 def _remembered(
@@ -146,6 +155,7 @@ class SyncReport:
     reused: int = 0
     removed: int = 0
     restored: int = 0  # profiles opened from a snapshot
+    linked: int = 0  # indexed profiles linked to occupations after a bulk load (the rest: as they change)
 
 
 def scoring_weights(settings: Settings) -> ScoringWeights:
@@ -187,8 +197,10 @@ class MatchingEngine:
             settings.match_rerank_depth,
             linker=linker,
             lexical=packaged_scorer(),
+            link_depth=settings.match_link_depth,
         )
         self._preparing_labels: threading.Thread | None = None
+        self._links_made_with: str | None = None  # `_occupations_digest` as of the last refresh
         self.profiles: ProfileIndex | None = None
         self.posts: PostIndex | None = None
         self.bulk_load = bulk_load  # False forces the regular path (the cold-start benchmark's baseline)
@@ -291,11 +303,65 @@ class MatchingEngine:
                 dimension = await anyio.to_thread.run_sync(lambda: self.encoder.dimension)
                 self.profiles = ProfileIndex(dimension, dtype=self.settings.match_index_dtype)
             self.posts = PostIndex(dimension, dtype=self.settings.match_index_dtype)
+        if self.ranker.links_rows:
+            links = await anyio.to_thread.run_sync(self._occupations_digest)
+            if self._links_made_with not in (None, links):  # links by meaning have become ready
+                self.profiles.forget_links()
+                self.posts.forget_links()
+            self._links_made_with = links
         self.profiles.compact_min_rows = self.settings.match_compact_min_rows
         self.posts.compact_min_rows = self.settings.match_compact_min_rows
         await self._refresh(_PROFILES, self.profiles, report, progress)
         await self._refresh(_POSTS, self.posts, report, progress)
+        report.linked = await self._link_unlinked(self.profiles)
+        await self._link_unlinked_posts(self.posts)
         return report
+
+    async def _link(
+        self, index: ProfileIndex | PostIndex, entries: list[tuple[str, str, str | None]]
+    ) -> None:
+        """Link these indexed entities' titles (id, title, chosen occupation URI or None each) to
+        occupations, the linker's work in a worker thread a few dozen titles at a time."""
+        if not self.ranker.links_rows:
+            return
+        for start in range(0, len(entries), _LINK_CALL):
+            chunk = entries[start : start + _LINK_CALL]
+            titles = [(title, chosen) for _, title, chosen in chunk]
+            codes = await anyio.to_thread.run_sync(self.ranker.link_codes, titles)
+            for (entity_id, _, _), found in zip(chunk, codes, strict=True):
+                index.set_links(entity_id, found)
+
+    async def _link_unlinked(self, index: ProfileIndex) -> int:
+        """Link up to `LINKS_PER_REFRESH` indexed profiles that are not linked yet; returns how many."""
+        if not self.ranker.links_rows:
+            return 0
+        ids = index.unlinked(LINKS_PER_REFRESH)
+        if not ids:
+            return 0
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(Profile.id, Profile.headline, Profile.occupation_uri, Profile.updated_at).where(
+                    Profile.id.in_([uuid.UUID(i) for i in ids])
+                )
+            )
+            found = [
+                (str(profile_id), headline or "", chosen)
+                for profile_id, headline, chosen, updated_at in rows.all()
+                # A row changed since it was indexed is linked when the refresh that reads it indexes it.
+                if index.version_of(str(profile_id)) == row_version(updated_at)
+            ]
+        await self._link(index, found)
+        self._count_changes(len(found))
+        return len(found)
+
+    async def _link_unlinked_posts(self, index: PostIndex) -> None:
+        """Posts are linked as they are indexed; these are those indexed while links were off."""
+        if not self.ranker.links_rows or not (ids := index.unlinked(LINKS_PER_REFRESH)):
+            return
+        async with self.sessions() as session:
+            fetched = await _POSTS.read(session, [uuid.UUID(i) for i in ids])
+        current = [d for d, updated_at in fetched if index.version_of(d.id) == row_version(updated_at)]
+        await self._link(index, [_POSTS.titled(d) for d in current])
 
     async def _apply_weights(self) -> None:
         """Weights an admin applied (stored, so every process follows) override the configured ones."""
@@ -353,6 +419,7 @@ class MatchingEngine:
                 report.reused += len(documents) - len(encoded)
                 for (document, updated_at), vector in zip(fetched, vectors, strict=True):
                     index.upsert(document, vector, version=row_version(updated_at))
+                await self._link(index, [source.titled(d) for d in documents])
                 if source is _PROFILES:
                     self._count_changes(len(documents))
                 if progress:
@@ -450,6 +517,15 @@ class MatchingEngine:
         model = hashlib.sha256(self.model_id.encode()).hexdigest()[:12]
         return self.settings.data_dir / "snapshots" / f"profiles-{model}-{self.settings.match_index_dtype}"
 
+    def _occupations_digest(self) -> str | None:
+        """What the index's occupation links were made with: the taxonomy their codes refer to, and whether
+        titles no label spells were linked by meaning (None: rows are not linked)."""
+        linker = self.ranker.linker
+        if linker is None or not self.ranker.links_rows:
+            return None
+        meaning = linker.by_meaning is not None and linker.by_meaning.ready
+        return f"{linker.digest}{'+meaning' if meaning else ''}"
+
     def _count_changes(self, count: int) -> None:
         if self._changed_since_snapshot is not None:
             self._changed_since_snapshot += count
@@ -472,6 +548,8 @@ class MatchingEngine:
         except (SnapshotError, KeyError, TypeError, ValueError) as exc:
             log.warning("snapshot %s not usable, building from the database: %s", folder, exc)
             return None
+        if manifest.get("occupations") != self._occupations_digest():
+            index.forget_links()  # linked with another taxonomy (or none): the codes mean other occupations
         log.info("profile index opened from %s (%d profiles, taken %s)", folder, len(index), taken_at)
         return index, taken_at
 
@@ -491,7 +569,12 @@ class MatchingEngine:
                 return False
             index, folder = self.profiles, self.snapshot_folder()
             await anyio.to_thread.run_sync(
-                lambda: index.save(folder, model_id=self.model_id, taken_at=taken_at.isoformat())
+                lambda: index.save(
+                    folder,
+                    model_id=self.model_id,
+                    taken_at=taken_at.isoformat(),
+                    occupations=self._occupations_digest(),
+                )
             )
             self._changed_since_snapshot = 0
             return True

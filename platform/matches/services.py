@@ -148,7 +148,8 @@ async def ranked_profiles(
         return []
     document = found[0]
     mask = engine.profiles.filter_mask(document)
-    candidates = engine.ranker.candidates(engine.profiles, vector, mask, limit)
+    codes = await anyio.to_thread.run_sync(engine.ranker.query_codes, document.title)
+    candidates = engine.ranker.candidates(engine.profiles, vector, mask, limit, codes)
     documents = await engine.profile_documents(session, [i for i, _ in candidates])
     matches = await anyio.to_thread.run_sync(
         lambda: engine.ranker.score_profiles(document, candidates, documents, len(candidates))
@@ -239,7 +240,10 @@ async def recommendations_for_member(
     if vector is None or document is None:
         return PostMatchList(model_id=engine.model_id, items=[])
     mask = engine.posts.filter_mask(document)
-    candidates = engine.ranker.candidates(engine.posts, vector, mask, limit)
+    codes = await anyio.to_thread.run_sync(
+        engine.ranker.query_codes, document.headline, document.occupation_uri
+    )
+    candidates = engine.ranker.candidates(engine.posts, vector, mask, limit, codes)
     posts = await engine.post_views(session, [i for i, _ in candidates], post_out)
     live = {i: d for i, (d, _) in posts.items() if d.live}
     matches = await anyio.to_thread.run_sync(

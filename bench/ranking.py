@@ -29,7 +29,7 @@ import numpy as np
 
 from diaspora.matching.documents import PostDocument, ProfileDocument, Window
 from diaspora.matching.index import ProfileIndex
-from diaspora.matching.occupations import packaged_linker
+from diaspora.matching.occupations import packaged_linker, read_occupations
 
 DIMENSION = 384
 LANGUAGES = ("sq", "sr", "bs", "hr", "mk", "de", "en", "it")
@@ -78,7 +78,7 @@ def run(n: int, queries: int, k: int, rng: np.random.Generator) -> list[tuple[st
     index.update_compact()
     compact_s = time.perf_counter() - started
     linker = packaged_linker()
-    popularity = 1.0 / np.arange(1, len(linker.occupations) + 1)
+    popularity = 1.0 / np.arange(1, len(read_occupations()) + 1)
     popularity /= popularity.sum()
     links = rng.choice(len(popularity), size=(n, 3), p=popularity)
     counts = rng.integers(1, 4, size=n)

@@ -9,7 +9,9 @@ Systems, all in one run: `matcher` (the product's: semantic similarity fused wit
 titles' shared wording and the other components where the data has them), `semantic` (the same matcher
 with neither occupation links nor wording: the encoder's channel alone), `lexical` (the matcher's lexical
 channel alone: BM25 agreement of the titles, `matching/lexical.py`) and `tfidf` (a lexical baseline over
-the whole texts).
+the whole texts), and, unless occupation links are off, `occupation` (the occupation links alone: how
+the titles' links agree, `occupations.occupation_fit`; pairs that share neither an occupation nor its ISCO
+unit group score 0).
 
 P.jsonl: {"id", "headline", "summary"?, "skills"?: [str], "languages"?: [str]} per line.
 Q.jsonl: {"id", "title", "description"?, "required_skills"?: [str], "languages"?: [str]} per line.
@@ -37,13 +39,19 @@ from diaspora.matching.encoder import BLENDED_MODEL, Encoder, get_encoder
 from diaspora.matching.index import Dtype, PostIndex, ProfileIndex
 from diaspora.matching.lexical import LexicalScorer, packaged_scorer
 from diaspora.matching.metrics import METRICS, evaluate_rankings
-from diaspora.matching.occupations import LabelVectors, OccupationLinker, packaged_linker, read_occupations
+from diaspora.matching.occupations import (
+    LabelVectors,
+    OccupationLinker,
+    occupation_fit,
+    packaged_linker,
+    read_occupations,
+)
 from diaspora.matching.onnx import BACKENDS, DEFAULT_BACKEND, Backend
 from diaspora.matching.ranker import Ranker
 from diaspora.matching.texts import post_text, profile_text
 
 DEPTH = 100  # recall@100 needs the first hundred of every ranking
-SYSTEMS = ("matcher", "semantic", "lexical", "tfidf")
+SYSTEMS = ("matcher", "semantic", "lexical", "occupation", "tfidf")
 
 
 class EvaluationInputError(ValueError):
@@ -252,6 +260,25 @@ def rank_with_lexical(data: LabelledSet, scorer: LexicalScorer) -> tuple[Ranking
     return _rank_matrix(data, agreement)
 
 
+def rank_with_occupations(data: LabelledSet, linker: OccupationLinker) -> tuple[Rankings, Rankings]:
+    """The occupation links alone: every pair ranked by how its titles' links agree (0 for pairs that
+    share neither an occupation nor its ISCO unit group, which are the only ones compared)."""
+    post_links = linker.links_of([p.title for p in data.posts], [None] * len(data.posts))
+    profile_links = linker.links_of(
+        [p.headline for p in data.profiles], [p.occupation_uri for p in data.profiles]
+    )
+    by_family: defaultdict[str, set[int]] = defaultdict(set)
+    for column, links in enumerate(profile_links):
+        for link in links:
+            by_family[link.isco].add(column)
+    scores = np.zeros((len(data.posts), len(data.profiles)))
+    for row, links in enumerate(post_links):
+        for column in set().union(*(by_family[link.isco] for link in links)):
+            fit = occupation_fit(links, profile_links[column])
+            scores[row, column] = fit.value if fit is not None else 0.0
+    return _rank_matrix(data, scores)
+
+
 def _rank_matrix(data: LabelledSet, scores: np.ndarray) -> tuple[Rankings, Rankings]:
     """Rankings in both directions from scores[post, profile]."""
     profile_ids = [p.id for p in data.profiles]
@@ -272,7 +299,7 @@ def _timed(run: Callable[[], tuple[Rankings, Rankings]], data: LabelledSet) -> d
     return {
         "posts_to_profiles": evaluate_rankings(posts_to_profiles, data.qrels),
         "profiles_to_posts": evaluate_rankings(profiles_to_posts, invert(data.qrels)),
-        "wall_time_s": round(time.perf_counter() - started, 3),
+        "wall_time_s": round(time.perf_counter() - started, 6),
     }
 
 
@@ -328,7 +355,7 @@ def evaluate(
             data, hold_out_labels, by_meaning=encoder if meaning_links else None, progress=progress
         )
     scorer = packaged_scorer()
-    return {
+    report: dict[str, Any] = {
         "model": model,
         "backend": backend,
         "dtype": dtype,
@@ -360,6 +387,9 @@ def evaluate(
         "lexical": _timed(lambda: rank_with_lexical(data, scorer), data),
         "tfidf": _timed(lambda: rank_with_tfidf(data), data),
     }
+    if linker is not None:
+        report["occupation"] = _timed(lambda: rank_with_occupations(data, linker), data)
+    return report
 
 
 def format_table(report: Mapping[str, Any]) -> str:
@@ -367,15 +397,15 @@ def format_table(report: Mapping[str, Any]) -> str:
         f"model {report['model']} ({report['backend']}, {report['dtype']}); {report['profiles']} profiles, "
         f"{report['posts']} posts, "
         f"{report['judgements']} judgements",
-        f"{'system':<8} {'direction':<18} "
+        f"{'system':<10} {'direction':<18} "
         + " ".join(f"{m:>10}" for m in METRICS)
         + f" {'queries':>8} {'time s':>8}",
     ]
-    for system in SYSTEMS:
+    for system in (s for s in SYSTEMS if s in report):
         for direction in ("posts_to_profiles", "profiles_to_posts"):
             row = report[system][direction]
             lines.append(
-                f"{system:<8} {direction:<18} "
+                f"{system:<10} {direction:<18} "
                 + " ".join(f"{row[m]:>10.4f}" for m in METRICS)
                 + f" {int(row['queries']):>8} {report[system]['wall_time_s']:>8.2f}"
             )

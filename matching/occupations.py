@@ -248,6 +248,7 @@ class OccupationLinker:
 
     def family_codes(self, codes: Iterable[int]) -> list[int]:
         """Every occupation of the same ISCO unit groups as these, except these."""
+        self._build()
         given = set(codes)
         return sorted({c for code in given for c in self._family[code]} - given)
 

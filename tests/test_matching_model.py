@@ -118,7 +118,8 @@ def test_evaluate_command_prints_both_systems_and_writes_json(
     assert "ndcg@10" in printed
     report = json.loads(out.read_text())
     assert report["lexical_channel"] is True  # the matcher fuses it
-    for system in ("matcher", "semantic", "lexical", "tfidf"):
+    assert "occupation" in printed  # the links alone, a channel of their own
+    for system in ("matcher", "semantic", "lexical", "occupation", "tfidf"):
         for direction in ("posts_to_profiles", "profiles_to_posts"):
             assert set(report[system][direction]) >= {"ndcg@10", "map", "mrr", "recall@10", "recall@100"}
         assert isinstance(report[system]["wall_time_s"], float)

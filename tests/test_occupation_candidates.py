@@ -183,3 +183,24 @@ def test_profiles_loaded_in_bulk_are_linked_by_the_next_refreshes(api: Api, sett
         assert second.profiles.links_of(mine) not in (None, linked)
 
     _with_sessions(api, settings, body)
+
+
+def test_rows_are_linked_again_when_links_by_meaning_become_ready(
+    api: Api, settings: Settings, monkeypatch: Any
+) -> None:
+    for headline in ("Tree surgeon", "Mjek kardiolog"):
+        api.profile(api.register("member"), headline=headline)
+
+    async def body(sessions: Any) -> None:
+        engine = _engine(settings, sessions, match_snapshots=False)
+        await engine.refresh()
+        assert engine.profiles is not None
+        assert engine.profiles.unlinked(10) == []
+        # The label vectors were saved meanwhile (by the process running the background jobs): what was
+        # linked by spelling alone is linked again, now also by meaning.
+        made_with = engine._occupations_digest()
+        monkeypatch.setattr(engine, "_occupations_digest", lambda: f"{made_with}+meaning")
+        assert (await engine.refresh()).linked == 2
+        assert (await engine.refresh()).linked == 0
+
+    _with_sessions(api, settings, body)

@@ -167,11 +167,14 @@ def test_profiles_loaded_in_bulk_are_linked_by_the_next_refreshes(api: Api, sett
         assert linked  # linked as the regular path indexed it
         # A new process loads the stored vectors in bulk, without titles: the refresh links them after.
         second = _engine(settings, sessions, match_snapshots=False)
-        report = await second.refresh()
+        await second.refresh()
         assert second.profiles is not None
-        assert report.linked == 2
+        await second.links_done()
+        assert second.linked_later == 2
         assert second.profiles.links_of(mine) == linked
-        assert (await second.refresh()).linked == 0
+        await second.refresh()
+        await second.links_done()
+        assert second.linked_later == 2  # nothing more to do
         # A headline changed meanwhile is linked by the refresh that reads it, as it is now.
         async with sessions() as session, session.begin():
             await session.execute(
@@ -196,11 +199,18 @@ def test_rows_are_linked_again_when_links_by_meaning_become_ready(
         await engine.refresh()
         assert engine.profiles is not None
         assert engine.profiles.unlinked(10) == []
+        assert engine.linked_later == 0  # linked as they were indexed
         # The label vectors were saved meanwhile (by the process running the background jobs): what was
         # linked by spelling alone is linked again, now also by meaning.
         made_with = engine._occupations_digest()
         monkeypatch.setattr(engine, "_occupations_digest", lambda: f"{made_with}+meaning")
-        assert (await engine.refresh()).linked == 2
-        assert (await engine.refresh()).linked == 0
+        await engine.refresh()
+        await engine.links_done()
+        assert engine.linked_later == 2
+        assert engine.profiles.unlinked(10) == []
+        await engine.refresh()
+        await engine.links_done()
+        assert engine.linked_later == 2
+        await engine.close()
 
     _with_sessions(api, settings, body)

@@ -14,6 +14,7 @@ about a second instead of two minutes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import threading
@@ -98,11 +99,13 @@ _BATCH = 512
 # candidates' consent as of now. Deletions this process committed are dropped at its next refresh.
 PROFILE_DELETIONS_EVERY = 30.0
 _BULK = 10_000
-# Indexed profiles that no refresh linked to occupations (those loaded in bulk, or from an older snapshot)
-# are linked at most this many per refresh, a few dozen per call of the linker (a call holds the
-# interpreter: about 30 ms for 32 titles), in a worker thread.
-LINKS_PER_REFRESH = 1024
-_LINK_CALL = 32
+# Indexed rows that no refresh linked to occupations (profiles loaded in bulk, or from an older snapshot)
+# are linked by a task of its own, outside the refresh lock: this many read at a time, linked a few titles
+# per call of the linker in a worker thread (a call holds the interpreter for about 15 ms), with a pause
+# after each so that requests keep most of it (about 500 profiles a second: minutes at 100,000).
+LINKS_PER_PASS = 1024
+_LINK_CALL = 16
+LINK_PAUSE = 0.02
 # A new snapshot is written once this many profiles changed since the last (or this share of them).
 SNAPSHOT_MIN_CHANGES = 100
 SNAPSHOT_SHARE = 0.05
@@ -155,7 +158,6 @@ class SyncReport:
     reused: int = 0
     removed: int = 0
     restored: int = 0  # profiles opened from a snapshot
-    linked: int = 0  # indexed profiles linked to occupations after a bulk load (the rest: as they change)
 
 
 def scoring_weights(settings: Settings) -> ScoringWeights:
@@ -201,6 +203,8 @@ class MatchingEngine:
         )
         self._preparing_labels: threading.Thread | None = None
         self._links_made_with: str | None = None  # `_occupations_digest` as of the last refresh
+        self._linking: asyncio.Task[None] | None = None
+        self.linked_later = 0  # indexed profiles linked after they were indexed (bulk loads, snapshots)
         self.profiles: ProfileIndex | None = None
         self.posts: PostIndex | None = None
         self.bulk_load = bulk_load  # False forces the regular path (the cold-start benchmark's baseline)
@@ -313,55 +317,77 @@ class MatchingEngine:
         self.posts.compact_min_rows = self.settings.match_compact_min_rows
         await self._refresh(_PROFILES, self.profiles, report, progress)
         await self._refresh(_POSTS, self.posts, report, progress)
-        report.linked = await self._link_unlinked(self.profiles)
-        await self._link_unlinked_posts(self.posts)
+        self._start_linking()
         return report
 
     async def _link(
-        self, index: ProfileIndex | PostIndex, entries: list[tuple[str, str, str | None]]
-    ) -> None:
+        self,
+        index: ProfileIndex | PostIndex,
+        entries: list[tuple[str, str, str | None]],
+        versions: list[int] | None = None,
+        *,
+        pause: float = 0.0,
+    ) -> int:
         """Link these indexed entities' titles (id, title, chosen occupation URI or None each) to
-        occupations, the linker's work in a worker thread a few dozen titles at a time."""
+        occupations, the linker's work in a worker thread a few titles at a time (`pause` seconds after
+        each); with `versions`, only those still indexed at that version. Returns how many it linked."""
         if not self.ranker.links_rows:
-            return
+            return 0
+        linked = 0
         for start in range(0, len(entries), _LINK_CALL):
             chunk = entries[start : start + _LINK_CALL]
             titles = [(title, chosen) for _, title, chosen in chunk]
             codes = await anyio.to_thread.run_sync(self.ranker.link_codes, titles)
-            for (entity_id, _, _), found in zip(chunk, codes, strict=True):
-                index.set_links(entity_id, found)
+            for offset, ((entity_id, _, _), found) in enumerate(zip(chunk, codes, strict=True)):
+                if versions is None or index.version_of(entity_id) == versions[start + offset]:
+                    index.set_links(entity_id, found)
+                    linked += 1
+            if pause:
+                await asyncio.sleep(pause)
+        return linked
 
-    async def _link_unlinked(self, index: ProfileIndex) -> int:
-        """Link up to `LINKS_PER_REFRESH` indexed profiles that are not linked yet; returns how many."""
-        if not self.ranker.links_rows:
-            return 0
-        ids = index.unlinked(LINKS_PER_REFRESH)
-        if not ids:
-            return 0
-        async with self.sessions() as session:
-            rows = await session.execute(
-                select(Profile.id, Profile.headline, Profile.occupation_uri, Profile.updated_at).where(
-                    Profile.id.in_([uuid.UUID(i) for i in ids])
-                )
-            )
-            found = [
-                (str(profile_id), headline or "", chosen)
-                for profile_id, headline, chosen, updated_at in rows.all()
-                # A row changed since it was indexed is linked when the refresh that reads it indexes it.
-                if index.version_of(str(profile_id)) == row_version(updated_at)
-            ]
-        await self._link(index, found)
-        self._count_changes(len(found))
-        return len(found)
-
-    async def _link_unlinked_posts(self, index: PostIndex) -> None:
-        """Posts are linked as they are indexed; these are those indexed while links were off."""
-        if not self.ranker.links_rows or not (ids := index.unlinked(LINKS_PER_REFRESH)):
+    def _start_linking(self) -> None:
+        """Link, in a task of its own, the indexed rows no refresh linked (see `LINKS_PER_PASS`)."""
+        if not self.ranker.links_rows or self._linking is not None:
             return
-        async with self.sessions() as session:
-            fetched = await _POSTS.read(session, [uuid.UUID(i) for i in ids])
-        current = [d for d, updated_at in fetched if index.version_of(d.id) == row_version(updated_at)]
-        await self._link(index, [_POSTS.titled(d) for d in current])
+        if self.profiles is None or self.posts is None:
+            return
+        if self.profiles.unlinked(1) or self.posts.unlinked(1):
+            self._linking = asyncio.create_task(self._link_unlinked(), name="occupation links")
+
+    async def _link_unlinked(self) -> None:
+        assert self.profiles is not None
+        assert self.posts is not None
+        profiles_linked = 0
+        try:
+            while True:
+                linked = 0
+                for index in (self.posts, self.profiles):
+                    ids = index.unlinked(LINKS_PER_PASS)
+                    if not ids:
+                        continue
+                    async with self.sessions() as session:
+                        titled = await _titles(session, index is self.profiles, ids)
+                    entries = [entry for entry, _ in titled]
+                    versions = [version for _, version in titled]
+                    done = await self._link(index, entries, versions, pause=LINK_PAUSE)
+                    if index is self.profiles:
+                        self.linked_later += done
+                        profiles_linked += done
+                    linked += done
+                if not linked:  # done, or only rows a refresh will index (and link) again are left
+                    return
+        except Exception:
+            log.exception("linking indexed titles to occupations failed; the next refresh tries again")
+        finally:
+            # Counted for the snapshot once done: one more snapshot keeps them, not one every 5%.
+            self._count_changes(profiles_linked)
+            self._linking = None
+
+    async def links_done(self) -> None:
+        """Wait until the rows left unlinked are linked (what `linked_later` counts)."""
+        while self._linking is not None:
+            await asyncio.shield(self._linking)
 
     async def _apply_weights(self) -> None:
         """Weights an admin applied (stored, so every process follows) override the configured ones."""
@@ -507,7 +533,11 @@ class MatchingEngine:
             self._compact_build = None
 
     async def close(self) -> None:
-        """Wait for a compact code being built (a thread cannot be stopped halfway)."""
+        """Stop linking and wait for a compact code being built (a thread cannot be stopped halfway)."""
+        if self._linking is not None:
+            self._linking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._linking
         if self._compact_build is not None:
             await asyncio.shield(self._compact_build)
 
@@ -614,6 +644,26 @@ class MatchingEngine:
                 index.upsert(document, vector_row, version=row_version(updated_at))
                 loaded.add(profile_id)
         return loaded
+
+
+async def _titles(
+    session: AsyncSession, profiles: bool, ids: list[str]
+) -> list[tuple[tuple[str, str, str | None], int]]:
+    """What these profiles' (or posts') titles are linked by, each with the row's version."""
+    wanted = [uuid.UUID(i) for i in ids]
+    found: list[tuple[tuple[str, str, str | None], int]] = []
+    if profiles:
+        query = select(Profile.id, Profile.headline, Profile.occupation_uri, Profile.updated_at)
+        for entity_id, headline, chosen, updated_at in await session.execute(
+            query.where(Profile.id.in_(wanted))
+        ):
+            found.append(((str(entity_id), headline or "", chosen), row_version(updated_at)))
+    else:
+        for entity_id, title, updated_at in await session.execute(
+            select(Post.id, Post.title, Post.updated_at).where(Post.id.in_(wanted))
+        ):
+            found.append(((str(entity_id), title or "", None), row_version(updated_at)))
+    return found
 
 
 def changed_rows(model: type[Profile] | type[Post], since: datetime | None) -> Any:

@@ -54,6 +54,8 @@ Dtype = Literal["float16", "float32"]
 _NO_DATE = np.iinfo(np.int32).min
 SNAPSHOT_FORMAT = 2
 LINK_SLOTS = 3  # occupations kept per row (the linker keeps three readings of a title)
+# The most rows `linked_rows` scores for one query (gathering them is its cost: 3 MB at 384 dimensions).
+LINK_SCAN = 4096
 _ADDED_ARRAYS = ("_links", "_linked")  # row arrays a snapshot of the same format may lack (older ones)
 IndexT = TypeVar("IndexT", bound="VectorIndex")
 
@@ -301,6 +303,11 @@ class VectorIndex:
         self._linked = np.zeros_like(self._linked)
         self._postings, self._postings_entries, self._postings_stale = {}, 0, 0
 
+    def unlinked_count(self) -> int:
+        """Indexed entities not linked since they last changed."""
+        n = self.size
+        return int(np.count_nonzero(self._alive[:n] & ~self._linked[:n]))
+
     def unlinked(self, limit: int) -> list[str]:
         """Up to `limit` indexed entities not linked since they last changed (oldest rows first)."""
         n = self.size
@@ -354,7 +361,16 @@ class VectorIndex:
             rows = np.unique(entries)
         allowed = self._alive[rows] if mask is None else mask[rows] & self._alive[rows]
         rows = rows[allowed & np.isin(self._links[rows], wanted).any(axis=1)]
-        return self._top_of(query, k, rows, None)  # the kept rows gathered, or the compact scan
+        if len(rows) > LINK_SCAN:
+            # An occupation that many share: those whose title reads as it first, then an even spread
+            # of them. The encoder's own candidates are where such an occupation's closest rows are
+            # most likely anyway; this channel is for the ones it misses.
+            primary = rows[np.isin(self._links[rows, 0], wanted)]
+            if len(primary) >= LINK_SCAN:
+                rows = primary
+            if len(rows) > LINK_SCAN:
+                rows = rows[np.linspace(0, len(rows) - 1, LINK_SCAN).astype(np.int64)]
+        return self._top_of(query, k, rows, None)  # few rows: gathered and scored
 
     def _on_remove(self, row: int) -> None:
         """Subclasses clear their per-row columns here."""
@@ -388,6 +404,7 @@ class VectorIndex:
             "dtype": self.dtype,
             "size": size,
             "language_columns": sorted(self._language_columns, key=self._language_columns.__getitem__),
+            "unlinked": self.unlinked_count(),
             **meta,
         }
         (building / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")

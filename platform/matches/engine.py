@@ -101,11 +101,12 @@ PROFILE_DELETIONS_EVERY = 30.0
 _BULK = 10_000
 # Indexed rows that no refresh linked to occupations (profiles loaded in bulk, or from an older snapshot)
 # are linked by a task of its own, outside the refresh lock: this many read at a time, linked a few titles
-# per call of the linker in a worker thread (a call holds the interpreter for about 15 ms), with a pause
-# after each so that requests keep most of it (about 500 profiles a second: minutes at 100,000).
+# per call of the linker in a worker thread (a call holds the interpreter for about 15 ms when none of
+# its titles was linked before), each followed by a pause as long as it took, so that requests keep at
+# least half of the interpreter (about 500 new titles a second: minutes at 100,000 different ones).
 LINKS_PER_PASS = 1024
 _LINK_CALL = 16
-LINK_PAUSE = 0.02
+LINK_PAUSE = 1.0
 # A new snapshot is written once this many profiles changed since the last (or this share of them).
 SNAPSHOT_MIN_CHANGES = 100
 SNAPSHOT_SHARE = 0.05
@@ -329,21 +330,24 @@ class MatchingEngine:
         pause: float = 0.0,
     ) -> int:
         """Link these indexed entities' titles (id, title, chosen occupation URI or None each) to
-        occupations, the linker's work in a worker thread a few titles at a time (`pause` seconds after
-        each); with `versions`, only those still indexed at that version. Returns how many it linked."""
+        occupations, the linker's work in a worker thread a few titles at a time (after each, a pause of
+        `pause` times as long as it took); with `versions`, only those still indexed at that version.
+        Returns how many it linked."""
         if not self.ranker.links_rows:
             return 0
         linked = 0
         for start in range(0, len(entries), _LINK_CALL):
             chunk = entries[start : start + _LINK_CALL]
             titles = [(title, chosen) for _, title, chosen in chunk]
+            began = time.monotonic()
             codes = await anyio.to_thread.run_sync(self.ranker.link_codes, titles)
+            took = time.monotonic() - began
             for offset, ((entity_id, _, _), found) in enumerate(zip(chunk, codes, strict=True)):
                 if versions is None or index.version_of(entity_id) == versions[start + offset]:
                     index.set_links(entity_id, found)
                     linked += 1
             if pause:
-                await asyncio.sleep(pause)
+                await asyncio.sleep(pause * took)
         return linked
 
     def _start_linking(self) -> None:

@@ -210,7 +210,7 @@ class VectorIndex:
         if needed <= capacity:
             return
         new_capacity = max(needed, capacity * 2)
-        for name in ("_vectors", "_alive", "_languages", "_versions", "_links", "_linked"):
+        for name in VectorIndex._ROW_ARRAYS:  # the base class's; subclasses grow theirs in _grow_extra
             old = getattr(self, name)
             new = np.full((new_capacity, *old.shape[1:]), -1 if name == "_links" else 0, dtype=old.dtype)
             new[:capacity] = old

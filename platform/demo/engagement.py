@@ -5,7 +5,6 @@ so adding one leaves the rest of the demo as it was for a seed."""
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import date, timedelta
 
 from diaspora.matching.languages import identify
@@ -25,6 +24,7 @@ from diaspora.platform.db.models import (
     Profile,
     Story,
     StoryStatus,
+    new_id,
     utcnow,
 )
 
@@ -215,7 +215,7 @@ def finished_campaign(
     if not hosts:
         return None, [], []
     campaign = Campaign(
-        id=uuid.uuid4(),
+        id=new_id(),
         organisation_id=ministry.id,
         created_by_id=organiser.id,
         name="Summer missions (finished)",

@@ -9,7 +9,7 @@ from typing import Any
 
 from diaspora.ingest.columns import ParsedRow, RowProblem
 from diaspora.platform.core.spreadsheet import SafeWriter
-from diaspora.platform.db.models import utcnow
+from diaspora.platform.db.models import new_id, utcnow
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Valid:
 
 def key_row(report: ImportReport, valid: Valid, entity_id: uuid.UUID) -> dict[str, Any]:
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "source": report.source,
         "kind": report.kind,
         "external_id": valid.row.external_id,

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.matching.encoder import Encoder
 from diaspora.matching.texts import text_hash
-from diaspora.platform.db.models import Embedding, utcnow
+from diaspora.platform.db.models import Embedding, new_id, utcnow
 from diaspora.platform.db.upsert import upsert
 
 Fresh = tuple[uuid.UUID, str, npt.NDArray[np.float32]]  # entity id, text hash, vector
@@ -115,7 +115,7 @@ class EmbeddingStore:
         now = utcnow()
         values = [
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "entity_type": entity_type,
                 "entity_id": entity_id,
                 "model_id": self.model_id,

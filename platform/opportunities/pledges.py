@@ -24,6 +24,7 @@ from diaspora.platform.db.models import (
     Pledge,
     PledgeBand,
     Profile,
+    new_id,
     utcnow,
 )
 from diaspora.platform.db.upsert import upsert
@@ -82,7 +83,7 @@ async def pledge(session: AsyncSession, user: Actor, opportunity_id: uuid.UUID, 
         "firm": firm,
         "updated_at": now,
     }
-    new = {"id": uuid.uuid4(), "opportunity_id": opportunity.id, "profile_id": profile.id, "created_at": now}
+    new = {"id": new_id(), "opportunity_id": opportunity.id, "profile_id": profile.id, "created_at": now}
     # One statement, so two submissions at once leave one pledge (the unique key decides).
     await upsert(
         session, Pledge, [{**new, **values}], key=["opportunity_id", "profile_id"], update=list(values)

@@ -12,7 +12,7 @@ from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.schemas import from_row
-from diaspora.platform.db.models import Opportunity, OpportunityStatus, Organisation, utcnow
+from diaspora.platform.db.models import Opportunity, OpportunityStatus, Organisation, new_id, utcnow
 from diaspora.platform.opportunities.schemas import ModerationIn, OpportunityIn, OpportunityOut
 
 
@@ -50,7 +50,7 @@ async def _verified_organisation(session: AsyncSession, user: Actor) -> Organisa
 async def create_opportunity(session: AsyncSession, user: Actor, data: OpportunityIn) -> Opportunity:
     organisation = await _verified_organisation(session, user)
     row = Opportunity(
-        id=uuid.uuid4(),
+        id=new_id(),
         organisation_id=organisation.id,
         created_by_id=user.id,
         status=OpportunityStatus.PENDING_REVIEW.value,

@@ -26,6 +26,7 @@ from diaspora.platform.db.models import (
     Profile,
     ProfileLanguage,
     ProfileSkill,
+    new_id,
     utcnow,
 )
 from diaspora.platform.profiles.schemas import (
@@ -143,12 +144,12 @@ def profile_rows(data: ProfileIn, profile_id: uuid.UUID, *, text_language: str |
             "text_language_pending": False,
         },
         languages=[
-            {"id": uuid.uuid4(), "profile_id": profile_id, "code": lang.code, "level": lang.level.value}
+            {"id": new_id(), "profile_id": profile_id, "code": lang.code, "level": lang.level.value}
             for lang in data.languages
         ],
         skills=[
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "profile_id": profile_id,
                 "position": i,
                 "name": s.name.strip(),
@@ -160,7 +161,7 @@ def profile_rows(data: ProfileIn, profile_id: uuid.UUID, *, text_language: str |
         ],
         credentials=[
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "profile_id": profile_id,
                 "position": i,
                 "title": c.title.strip(),
@@ -172,7 +173,7 @@ def profile_rows(data: ProfileIn, profile_id: uuid.UUID, *, text_language: str |
         ],
         availability=[
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "profile_id": profile_id,
                 "start_date": a.start_date,
                 "end_date": a.end_date,
@@ -195,7 +196,7 @@ async def save_profile(
     profile = await load_own_profile(session, account_id, required=False)
     created = profile is None
     if profile is None:
-        profile = Profile(id=uuid.uuid4(), account_id=account_id)
+        profile = Profile(id=new_id(), account_id=account_id)
         session.add(profile)
     else:
         # Delete the old rows first: the unit of work inserts before it deletes orphans, which would

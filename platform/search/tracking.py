@@ -16,14 +16,14 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from diaspora.platform.db import outbox
-from diaspora.platform.db.models import Opportunity, Organisation, Post
+from diaspora.platform.db.models import Opportunity, Organisation, Post, new_id
 
 
 def _ensure_id(obj: Post | Opportunity) -> uuid.UUID:
     # The column default would only apply at flush time, after this hook has run.
     identifier: uuid.UUID | None = obj.id
     if identifier is None:
-        identifier = obj.id = uuid.uuid4()
+        identifier = obj.id = new_id()
     return identifier
 
 

@@ -50,10 +50,15 @@ def clean_text(value: str, field: str) -> str:
 
 
 def _clean(value: Any, field: str) -> Any:
+    """`value` cleaned: the very object when nothing in it changed (most texts are already clean and NFC)."""
     if isinstance(value, str):
         return clean_text(value, field)
     if isinstance(value, list):
-        return [_clean(item, f"{field}[{i}]") for i, item in enumerate(value)]
+        cleaned = [
+            _clean(item, f"{field}[{i}]") if isinstance(item, str | list) else item
+            for i, item in enumerate(value)
+        ]
+        return value if all(a is b for a, b in zip(cleaned, value, strict=True)) else cleaned
     return value  # numbers, dates, enums, and nested Inputs (which clean themselves)
 
 
@@ -65,7 +70,9 @@ class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         for name in self.__struct_fields__:
             value = getattr(self, name)
             if isinstance(value, str | list):
-                setattr(self, name, _clean(value, name))
+                cleaned = _clean(value, name)
+                if cleaned is not value:
+                    setattr(self, name, cleaned)
 
 
 def check_date_range(start: object, end: object, *, start_name: str, end_name: str) -> None:

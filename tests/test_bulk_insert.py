@@ -129,3 +129,15 @@ def test_rows_inserted_in_bulk_read_back_as_given(settings: Settings) -> None:
     assert [(a.email, a.is_active, isinstance(a.id, uuid.UUID)) for a in others] == [
         ("second@example.org", False, True)
     ]
+
+
+def test_new_ids_sort_in_the_order_their_rows_were_made_as_stored_too() -> None:
+    # Random ids put each new row at a random page of every index over them; an import of 100,000 people
+    # spent a third of its time there. Time-ordered ids (version 7) keep new rows at the indexes' end.
+    from diaspora.platform.db.models import new_id
+
+    made = [new_id() for _ in range(20_000)]
+    assert made == sorted(made)
+    assert sorted(u.hex for u in made) == [u.hex for u in made]  # SQLite stores them as hex text
+    assert len(set(made)) == len(made)
+    assert {u.version for u in made} == {7}

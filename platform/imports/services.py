@@ -10,77 +10,27 @@ its record (which the matcher then re-encodes, since its `updated_at` moves).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-import re
+import contextlib
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from diaspora.ingest.columns import KIND_BY_NAME, Kind, ParsedRow, RowProblem, column_for, parse_row
+from diaspora.ingest.columns import KIND_BY_NAME, Kind
 from diaspora.ingest.readers import ImportFileError, read_table
-from diaspora.platform.accounts.addresses import normalise_email
-from diaspora.platform.accounts.schemas import AccountUpdateIn
 from diaspora.platform.core import audit
-from diaspora.platform.core.errors import DomainError
 from diaspora.platform.core.policy import Actor
+from diaspora.platform.db import bulk
 from diaspora.platform.db.models import ImportKey
-from diaspora.platform.imports import writers
+from diaspora.platform.imports import prepare, writers
 from diaspora.platform.imports.report import ImportReport, Valid
-from diaspora.platform.opportunities.schemas import OpportunityIn
-from diaspora.platform.organisations.schemas import OrganisationIn
-from diaspora.platform.posts.schemas import PostIn
-from diaspora.platform.profiles.schemas import ProfileIn
 
-BATCH = 1000
-_SCHEMAS: dict[str, type[Any]] = {
-    "profiles": ProfileIn,
-    "organisations": OrganisationIn,
-    "posts": PostIn,
-    "opportunities": OpportunityIn,
-}
-_ERROR_PATH = re.compile(r" - at `(\$[^`]*)`$")
-
-
-def _problem(
-    kind: Kind, row: ParsedRow, exc: msgspec.ValidationError, *, fields: tuple[str, ...] = ()
-) -> RowProblem:
-    """The problem a validation error states. Its column is the error's path, or else the one of `fields`
-    the message begins with (the cleaning of text names its field: "`display_name` contains ...")."""
-    message = str(exc)
-    match = _ERROR_PATH.search(message)
-    column = column_for(kind, match.group(1)) if match else ""
-    if not column:
-        column = next((name for name in fields if message.startswith(f"`{name}`")), "")
-    return RowProblem(row.number, column, _ERROR_PATH.sub("", message))
-
-
-def _validate(kind: Kind, row: ParsedRow) -> Valid | list[RowProblem]:
-    try:
-        data = msgspec.convert(row.body, _SCHEMAS[kind.name])
-    except msgspec.ValidationError as exc:
-        return [_problem(kind, row, exc)]
-    if kind.name == "profiles":
-        # The person's account obeys the rules of a member's own account edit (name and phone).
-        fields = ("display_name", "phone")
-        account = {name: row.extra[name] for name in fields if row.extra.get(name) is not None}
-        try:
-            msgspec.convert(account, AccountUpdateIn)
-        except msgspec.ValidationError as exc:
-            return [_problem(kind, row, exc, fields=fields)]
-        try:
-            row.extra["email"] = normalise_email(str(row.extra.get("email", "")))
-        except DomainError as exc:
-            return [RowProblem(row.number, "email", exc.message)]
-    digest = hashlib.sha256(
-        json.dumps([row.body, row.extra], sort_keys=True, default=str).encode()
-    ).hexdigest()
-    return Valid(row, data, digest)
+# From this size on, a file of people is prepared by a process of its own while this one writes (about
+# 4,000 rows: below it, starting that process costs more than it saves).
+PREPARE_APART_FROM_BYTES = 1_000_000
 
 
 async def import_file(
@@ -92,8 +42,11 @@ async def import_file(
     dry_run: bool = False,
     actor: Actor | None = None,
     progress: Callable[[int], None] | None = None,
+    apart: bool | None = None,
 ) -> ImportReport:
-    """Import one file. `actor` is the staff member uploading (None: an operator on the command line)."""
+    """Import one file. `actor` is the staff member uploading (None: an operator on the command line).
+    `apart`: whether a process of its own prepares the rows (`prepare`); None decides by the file's size
+    (profiles on SQLite or PostgreSQL only, the kinds and drivers it knows how to prepare for)."""
     kind = KIND_BY_NAME[kind_name]
     report = ImportReport(file=path.name, kind=kind_name, source=source, dry_run=dry_run)
     header, rows = read_table(path)
@@ -118,44 +71,12 @@ async def import_file(
                 )
             ).all()
         )
-    seen: dict[str, int] = {}
-    batch: list[Valid] = []
-    # Parsing and validating the next batch overlaps with writing the previous one (the database works in
-    # its own thread); writes stay strictly in order, so later rows see earlier rows' records.
-    writing: asyncio.Task[None] | None = None
-    for number, raw in rows:
-        report.rows += 1
-        parsed = parse_row(kind, number, raw)
-        if isinstance(parsed, list):
-            report.problems.extend(parsed)
-        elif parsed.external_id in seen:
-            report.problems.append(
-                RowProblem(
-                    number,
-                    "external_id",
-                    f"{parsed.external_id!r} already used on row {seen[parsed.external_id]}",
-                )
-            )
-        else:
-            seen[parsed.external_id] = number
-            valid = _validate(kind, parsed)
-            if isinstance(valid, list):
-                report.problems.extend(valid)
-            else:
-                batch.append(valid)
-        if len(batch) >= BATCH:
-            if writing is not None:
-                await writing
-            writing = asyncio.create_task(_write(sessions, kind, batch, report, actor, known))
-            batch = []
-        if report.rows % 50 == 0:
-            await asyncio.sleep(0)  # let the writer submit its next statement
-        if progress:
-            progress(1)
-    if writing is not None:
-        await writing
-    if batch:
-        await _write(sessions, kind, batch, report, actor, known)
+    if apart is None:
+        apart = _worth_preparing_apart(kind, path)
+    if apart:
+        await _import_apart(sessions, kind, path, rows, report, actor, known, progress)
+    else:
+        await _import_here(sessions, kind, rows, report, actor, known, progress)
     report.problems.sort(key=lambda p: p.number)
     if not dry_run and report.created + report.updated >= ANALYZE_FROM_ROWS:
         await _analyze(sessions, kind)
@@ -173,6 +94,78 @@ async def import_file(
                 rejected=report.rejected,
             )
     return report
+
+
+def _worth_preparing_apart(kind: Kind, path: Path) -> bool:
+    return kind.name == "profiles" and path.stat().st_size >= PREPARE_APART_FROM_BYTES
+
+
+async def _import_here(
+    sessions: async_sessionmaker[AsyncSession],
+    kind: Kind,
+    rows: Iterable[tuple[int, Any]],
+    report: ImportReport,
+    actor: Actor | None,
+    known: dict[str, str],
+    progress: Callable[[int], None] | None,
+) -> None:
+    batch: list[Valid] = []
+    # Parsing and validating the next batch overlaps with writing the previous one (the database works in
+    # its own thread); writes stay strictly in order, so later rows see earlier rows' records.
+    writing: asyncio.Task[None] | None = None
+    for item in prepare.checked(kind, rows):
+        report.rows += 1
+        if isinstance(item, list):
+            report.problems.extend(item)
+        else:
+            batch.append(item)
+        if len(batch) >= prepare.BATCH:
+            if writing is not None:
+                await writing
+            writing = asyncio.create_task(_write(sessions, kind, batch, report, actor, known))
+            batch = []
+        if report.rows % 50 == 0:
+            await asyncio.sleep(0)  # let the writer submit its next statement
+        if progress:
+            progress(1)
+    if writing is not None:
+        await writing
+    if batch:
+        await _write(sessions, kind, batch, report, actor, known)
+
+
+async def _import_apart(
+    sessions: async_sessionmaker[AsyncSession],
+    kind: Kind,
+    path: Path,
+    rows: Iterable[tuple[int, Any]],
+    report: ImportReport,
+    actor: Actor | None,
+    known: dict[str, str],
+    progress: Callable[[int], None] | None,
+) -> None:
+    """The rows prepared by a process of their own (`prepare.prepare_apart`), written here as they come;
+    `rows` (the file read here) serve where no other process can prepare them."""
+    async with sessions() as session:
+        dialect = (await session.connection()).dialect
+    if kind.name != "profiles" or not bulk.takes_records(dialect):
+        await _import_here(sessions, kind, rows, report, actor, known, progress)
+        return
+    job = prepare.Job(path, kind.name, report.source, known, f"{dialect.name}+{dialect.driver}")
+    process = await prepare.start(job)
+    try:
+        async for batch, people in prepare.frames(process):
+            report.rows += batch.rows
+            report.problems.extend(batch.problems)
+            report.unchanged += batch.unchanged
+            await _write(sessions, kind, batch.differing, report, actor, known, people)
+            if progress:
+                progress(batch.rows)
+    finally:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()  # the import failed or was cancelled: stop preparing
+            await process.wait()
 
 
 # From this many records written, PostgreSQL's statistics of the tables they went to are renewed at the end:
@@ -220,8 +213,10 @@ async def _write(
     report: ImportReport,
     actor: Actor | None,
     known: dict[str, str],
+    people: writers.PreparedPeople | None = None,
 ) -> None:
-    """Write one batch in one transaction. `known` maps the source's external ids to their content hashes."""
+    """Write one batch in one transaction. `known` maps the source's external ids to their content hashes;
+    `people`: new people prepared apart, written first."""
     async with sessions() as session:
         transaction = await session.begin()
         if (await session.connection()).dialect.name == "postgresql":
@@ -229,6 +224,8 @@ async def _write(
             # registry was empty (the driver prepares statements) scans the whole table ever after, which
             # made 100,000 rows take minutes instead of seconds.
             await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        if people is not None:
+            await writers.write_prepared_people(session, people, report)
         differing = [v.row.external_id for v in batch if known.get(v.row.external_id, v.digest) != v.digest]
         keys = {}
         if differing:
@@ -259,7 +256,8 @@ async def _write(
             "posts": writers.write_posts,
             "opportunities": writers.write_opportunities,
         }
-        await writer[kind.name](session, fresh, changed, report, actor)
+        if fresh or changed:
+            await writer[kind.name](session, fresh, changed, report, actor)
         if report.dry_run:
             await transaction.rollback()
         else:

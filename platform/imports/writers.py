@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -14,7 +16,7 @@ from diaspora.ingest.columns import RowProblem
 from diaspora.platform.core.errors import DomainError
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.core.security import UNUSABLE_PASSWORD_HASH
-from diaspora.platform.db.bulk import insert_rows
+from diaspora.platform.db.bulk import insert_records, insert_rows
 from diaspora.platform.db.models import (
     Account,
     AvailabilityWindow,
@@ -30,6 +32,7 @@ from diaspora.platform.db.models import (
     ProfileLanguage,
     ProfileSkill,
     Role,
+    new_id,
     utcnow,
 )
 from diaspora.platform.imports.report import ImportReport, Valid, key_row
@@ -92,45 +95,8 @@ async def write_profiles(
     for valid in fresh:
         if not email_free(valid, None):
             continue
-        data: ProfileIn = valid.data
-        account_id, profile_id = uuid.uuid4(), uuid.uuid4()
-        rows[Account].append(
-            {
-                "id": account_id,
-                "email": valid.row.extra["email"],
-                "password_hash": UNUSABLE_PASSWORD_HASH,
-                "display_name": valid.row.extra.get("display_name", "")[:120],
-                "phone": valid.row.extra.get("phone"),
-                "role": Role.MEMBER.value,
-                "organisation_id": None,
-                "is_active": True,
-                "created_at": now,
-            }
-        )
-        built = profiles.profile_rows(data, profile_id, text_language=None)
-        rows[Profile].append(
-            {
-                "id": profile_id,
-                "account_id": account_id,
-                **built.profile,
-                # Identifying each text's language would be half the import's time: the background jobs do it.
-                "text_language_pending": True,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        rows[Consent].append(
-            {
-                "profile_id": profile_id,
-                **profiles.consent_values(data.consent or ConsentIn()),
-                "updated_at": now,
-            }
-        )
-        rows[ProfileLanguage].extend(built.languages)
-        rows[ProfileSkill].extend(built.skills)
-        rows[Credential].extend(built.credentials)
-        rows[AvailabilityWindow].extend(built.availability)
-        rows[ImportKey].append(key_row(report, valid, profile_id))
+        for model, values in new_person_rows(valid, report, now).items():
+            rows[model].extend(values)
         report.created += 1
     for model, values in rows.items():
         # Core inserts, or COPY: the ORM's per-row bookkeeping would triple the time
@@ -156,6 +122,78 @@ async def write_profiles(
         )
         key.content_hash = valid.digest
         report.updated += 1
+
+
+@dataclass
+class PreparedPeople:
+    """New people of one batch, their rows built and converted for the driver by another process
+    (`prepare`): by table name, the column names, the values and the person (index) each row is of."""
+
+    numbers: list[int]
+    emails: list[str]
+    tables: dict[str, tuple[list[str], list[tuple[Any, ...]], list[int]]]
+
+
+async def write_prepared_people(session: AsyncSession, people: PreparedPeople, report: ImportReport) -> None:
+    """Insert prepared new people, but none whose address is another account's or an earlier row's of
+    the batch (that row is reported, as `write_profiles` reports it)."""
+    taken = set(await session.scalars(select(Account.email).where(Account.email.in_(people.emails))))
+    claimed: set[str] = set()
+    dropped: set[int] = set()
+    for i, (number, email) in enumerate(zip(people.numbers, people.emails, strict=True)):
+        if email in claimed or email in taken:
+            report.problems.append(RowProblem(number, "email", "belongs to another account"))
+            dropped.add(i)
+        claimed.add(email)
+    for model in WRITTEN["profiles"]:
+        names, values, owners = people.tables.get(model.__tablename__, ([], [], []))
+        if dropped:
+            values = [v for v, owner in zip(values, owners, strict=True) if owner not in dropped]
+        await insert_records(session, model.__table__, (names, values))
+    report.created += len(people.numbers) - len(dropped)
+
+
+def new_person_rows(valid: Valid, report: ImportReport, now: datetime) -> dict[Any, list[dict[str, Any]]]:
+    """The rows of one new person, by model (those of `WRITTEN["profiles"]`): account, profile, consent,
+    the profile's parts and the import key. Pure, so another process can build them (`prepare`)."""
+    data: ProfileIn = valid.data
+    account_id, profile_id = new_id(), new_id()
+    built = profiles.profile_rows(data, profile_id, text_language=None)
+    account = {
+        "id": account_id,
+        "email": valid.row.extra["email"],
+        "password_hash": UNUSABLE_PASSWORD_HASH,
+        "display_name": valid.row.extra.get("display_name", "")[:120],
+        "phone": valid.row.extra.get("phone"),
+        "role": Role.MEMBER.value,
+        "organisation_id": None,
+        "is_active": True,
+        "created_at": now,
+    }
+    profile = {
+        "id": profile_id,
+        "account_id": account_id,
+        **built.profile,
+        # Identifying each text's language would be half the import's time: the background jobs do it.
+        "text_language_pending": True,
+        "created_at": now,
+        "updated_at": now,
+    }
+    consent = {
+        "profile_id": profile_id,
+        **profiles.consent_values(data.consent or ConsentIn()),
+        "updated_at": now,
+    }
+    return {
+        Account: [account],
+        Profile: [profile],
+        Consent: [consent],
+        ProfileLanguage: built.languages,
+        ProfileSkill: built.skills,
+        Credential: built.credentials,
+        AvailabilityWindow: built.availability,
+        ImportKey: [key_row(report, valid, profile_id)],
+    }
 
 
 async def write_organisations(
@@ -307,7 +345,7 @@ async def write_opportunities(
         row = await session.get(Opportunity, key.entity_id) if key is not None else None
         if row is None:
             row = Opportunity(
-                id=uuid.uuid4(), organisation_id=organisation.id, created_by_id=actor.id if actor else None
+                id=new_id(), organisation_id=organisation.id, created_by_id=actor.id if actor else None
             )
             row.organisation = organisation
             session.add(row)

@@ -55,6 +55,30 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
     assert set(Base.metadata.tables) <= tables
 
 
+def test_no_index_repeats_the_leading_columns_of_another_on_its_table() -> None:
+    # An index on (a) beside a unique constraint on (a, b) serves no lookup the constraint's index does not,
+    # and costs every insert one more index to write; five such were dropped (migration 0027).
+    indexes: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for table in Base.metadata.tables.values():
+        listed = [
+            (i.name or "", tuple(c.name for c in i.columns)) for i in table.indexes if not i.dialect_kwargs
+        ]
+        listed += [
+            (str(c.name), tuple(col.name for col in c.columns))
+            for c in table.constraints
+            if type(c).__name__ in {"UniqueConstraint", "PrimaryKeyConstraint"}
+        ]
+        indexes[table.name] = listed
+    repeated = [
+        (table, name, other)
+        for table, listed in indexes.items()
+        for name, columns in listed
+        for other, longer in listed
+        if name != other and name.startswith("ix_") and longer[: len(columns)] == columns
+    ]
+    assert repeated == []
+
+
 def test_downgrade_to_base_and_upgrade_again(database_url: str) -> None:
     migrate.downgrade(database_url, "base")
     _, tables = _schema_differences(database_url)

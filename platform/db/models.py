@@ -342,7 +342,7 @@ class ProfileLanguage(Base):
     __table_args__ = (UniqueConstraint("profile_id", "code"),)
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(3))
     level: Mapped[str] = mapped_column(String(8))
 
@@ -406,7 +406,7 @@ class ContactGrant(Base):
     __table_args__ = (UniqueConstraint("profile_id", "organisation_id"),)
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
     organisation_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organisations.id", ondelete="CASCADE"), index=True
     )
@@ -677,7 +677,7 @@ class CampaignMatch(Base):
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     post_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
     profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(String(16), default=MatchState.PROPOSED.value)
@@ -743,9 +743,7 @@ class Pledge(Base):
     __table_args__ = (UniqueConstraint("opportunity_id", "profile_id"),)
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    opportunity_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("opportunities.id", ondelete="CASCADE"), index=True
-    )
+    opportunity_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("opportunities.id", ondelete="CASCADE"))
     profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
     band: Mapped[str] = mapped_column(String(16))
     horizon: Mapped[str] = mapped_column(String(16))
@@ -823,9 +821,7 @@ class ConsultationResponse(Base):
     __table_args__ = (UniqueConstraint("consultation_id", "profile_id"),)
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    consultation_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
-    )
+    consultation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
     profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"q1": 0, "q2": [1, 3], ...}
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), default=utcnow)

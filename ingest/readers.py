@@ -48,6 +48,21 @@ def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, Row]]]:
     return _read_xlsx(path)
 
 
+def check_whole(path: Path) -> None:
+    """Read the whole file once, keeping nothing, so that a file that breaks part-way (a line that is not
+    UTF-8, a quote left open) is refused before any of its rows is written: raises `ImportFileError`.
+    Rows that are bad in themselves (not JSON, a missing cell) are the rows' problems, not the file's. An
+    XLSX workbook is refused when it is opened, if at all."""
+    kind = file_format(path)
+    if kind == "csv":
+        _, rows = _read_csv(path)
+        for _ in rows:
+            pass
+    elif kind == "jsonl":
+        for _ in _decoded_lines(path):
+            pass
+
+
 def _decoded_lines(path: Path) -> Iterator[str]:
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):

@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from diaspora.ingest.columns import KIND_BY_NAME, Kind
-from diaspora.ingest.readers import ImportFileError, read_table
+from diaspora.ingest.readers import ImportFileError, check_whole, read_table
 from diaspora.platform.core import audit
 from diaspora.platform.core.policy import Actor
 from diaspora.platform.db import bulk
@@ -76,6 +76,7 @@ async def import_file(
     if apart:
         await _import_apart(sessions, kind, path, rows, report, actor, known, progress)
     else:
+        await asyncio.to_thread(check_whole, path)  # a file that breaks part-way is refused whole
         await _import_here(sessions, kind, rows, report, actor, known, progress)
     report.problems.sort(key=lambda p: p.number)
     if not dry_run and report.created + report.updated >= ANALYZE_FROM_ROWS:
@@ -113,23 +114,30 @@ async def _import_here(
     # Parsing and validating the next batch overlaps with writing the previous one (the database works in
     # its own thread); writes stay strictly in order, so later rows see earlier rows' records.
     writing: asyncio.Task[None] | None = None
-    for item in prepare.checked(kind, rows):
-        report.rows += 1
-        if isinstance(item, list):
-            report.problems.extend(item)
-        else:
-            batch.append(item)
-        if len(batch) >= prepare.BATCH:
-            if writing is not None:
+    try:
+        for item in prepare.checked(kind, rows):
+            report.rows += 1
+            if isinstance(item, list):
+                report.problems.extend(item)
+            else:
+                batch.append(item)
+            if len(batch) >= prepare.BATCH:
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(_write(sessions, kind, batch, report, actor, known))
+                batch = []
+            if report.rows % 50 == 0:
+                await asyncio.sleep(0)  # let the writer submit its next statement
+            if progress:
+                progress(1)
+        if writing is not None:
+            await writing
+    except BaseException:
+        if writing is not None and not writing.done():  # never leave a batch half-written behind
+            writing.cancel()
+            with contextlib.suppress(BaseException):
                 await writing
-            writing = asyncio.create_task(_write(sessions, kind, batch, report, actor, known))
-            batch = []
-        if report.rows % 50 == 0:
-            await asyncio.sleep(0)  # let the writer submit its next statement
-        if progress:
-            progress(1)
-    if writing is not None:
-        await writing
+        raise
     if batch:
         await _write(sessions, kind, batch, report, actor, known)
 
@@ -149,11 +157,14 @@ async def _import_apart(
     async with sessions() as session:
         dialect = (await session.connection()).dialect
     if kind.name != "profiles" or not bulk.takes_records(dialect):
+        await asyncio.to_thread(check_whole, path)
         await _import_here(sessions, kind, rows, report, actor, known, progress)
         return
     job = prepare.Job(path, kind.name, report.source, known, f"{dialect.name}+{dialect.driver}")
     process = await prepare.start(job)
     try:
+        # Checked whole while the other process starts: a file that breaks part-way is refused whole.
+        await asyncio.to_thread(check_whole, path)
         async for batch, people in prepare.frames(process):
             report.rows += batch.rows
             report.problems.extend(batch.problems)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,13 +72,14 @@ async def import_file(
                 )
             ).all()
         )
+    run = _Import(sessions, kind, report, actor, known, progress)
     if apart is None:
         apart = _worth_preparing_apart(kind, path)
     if apart:
-        await _import_apart(sessions, kind, path, rows, report, actor, known, progress)
+        await _import_apart(run, path, rows)
     else:
         await asyncio.to_thread(check_whole, path)  # a file that breaks part-way is refused whole
-        await _import_here(sessions, kind, rows, report, actor, known, progress)
+        await _import_here(run, rows)
     report.problems.sort(key=lambda p: p.number)
     if not dry_run and report.created + report.updated >= ANALYZE_FROM_ROWS:
         await _analyze(sessions, kind)
@@ -101,21 +103,27 @@ def _worth_preparing_apart(kind: Kind, path: Path) -> bool:
     return kind.name == "profiles" and path.stat().st_size >= PREPARE_APART_FROM_BYTES
 
 
-async def _import_here(
-    sessions: async_sessionmaker[AsyncSession],
-    kind: Kind,
-    rows: Iterable[tuple[int, Any]],
-    report: ImportReport,
-    actor: Actor | None,
-    known: dict[str, str],
-    progress: Callable[[int], None] | None,
-) -> None:
+@dataclass
+class _Import:
+    """One import under way: where it writes, of what kind, what its source already holds (external ids
+    and their content hashes), whom it reports to and who runs it."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    kind: Kind
+    report: ImportReport
+    actor: Actor | None
+    known: dict[str, str]
+    progress: Callable[[int], None] | None
+
+
+async def _import_here(run: _Import, rows: Iterable[tuple[int, Any]]) -> None:
+    report, progress = run.report, run.progress
     batch: list[Valid] = []
     # Parsing and validating the next batch overlaps with writing the previous one (the database works in
     # its own thread); writes stay strictly in order, so later rows see earlier rows' records.
     writing: asyncio.Task[None] | None = None
     try:
-        for item in prepare.checked(kind, rows):
+        for item in prepare.checked(run.kind, rows):
             report.rows += 1
             if isinstance(item, list):
                 report.problems.extend(item)
@@ -124,7 +132,7 @@ async def _import_here(
             if len(batch) >= prepare.BATCH:
                 if writing is not None:
                     await writing
-                writing = asyncio.create_task(_write(sessions, kind, batch, report, actor, known))
+                writing = asyncio.create_task(_write(run, batch))
                 batch = []
             if report.rows % 50 == 0:
                 await asyncio.sleep(0)  # let the writer submit its next statement
@@ -139,28 +147,20 @@ async def _import_here(
                 await writing
         raise
     if batch:
-        await _write(sessions, kind, batch, report, actor, known)
+        await _write(run, batch)
 
 
-async def _import_apart(
-    sessions: async_sessionmaker[AsyncSession],
-    kind: Kind,
-    path: Path,
-    rows: Iterable[tuple[int, Any]],
-    report: ImportReport,
-    actor: Actor | None,
-    known: dict[str, str],
-    progress: Callable[[int], None] | None,
-) -> None:
+async def _import_apart(run: _Import, path: Path, rows: Iterable[tuple[int, Any]]) -> None:
     """The rows prepared by a process of their own (`prepare.prepare_apart`), written here as they come;
     `rows` (the file read here) serve where no other process can prepare them."""
-    async with sessions() as session:
+    report, progress = run.report, run.progress
+    async with run.sessions() as session:
         dialect = (await session.connection()).dialect
-    if kind.name != "profiles" or not bulk.takes_records(dialect):
+    if run.kind.name != "profiles" or not bulk.takes_records(dialect):
         await asyncio.to_thread(check_whole, path)
-        await _import_here(sessions, kind, rows, report, actor, known, progress)
+        await _import_here(run, rows)
         return
-    job = prepare.Job(path, kind.name, report.source, known, f"{dialect.name}+{dialect.driver}")
+    job = prepare.Job(path, run.kind.name, report.source, run.known, f"{dialect.name}+{dialect.driver}")
     process = await prepare.start(job)
     try:
         # Checked whole while the other process starts: a file that breaks part-way is refused whole.
@@ -169,7 +169,7 @@ async def _import_apart(
             report.rows += batch.rows
             report.problems.extend(batch.problems)
             report.unchanged += batch.unchanged
-            await _write(sessions, kind, batch.differing, report, actor, known, people)
+            await _write(run, batch.differing, people)
             if progress:
                 progress(batch.rows)
     finally:
@@ -217,18 +217,10 @@ async def import_upload(
     return report
 
 
-async def _write(
-    sessions: async_sessionmaker[AsyncSession],
-    kind: Kind,
-    batch: Sequence[Valid],
-    report: ImportReport,
-    actor: Actor | None,
-    known: dict[str, str],
-    people: writers.PreparedPeople | None = None,
-) -> None:
-    """Write one batch in one transaction. `known` maps the source's external ids to their content hashes;
-    `people`: new people prepared apart, written first."""
-    async with sessions() as session:
+async def _write(run: _Import, batch: Sequence[Valid], people: writers.PreparedPeople | None = None) -> None:
+    """Write one batch in one transaction; `people`: new people prepared apart, written first."""
+    kind, report, actor, known = run.kind, run.report, run.actor, run.known
+    async with run.sessions() as session:
         transaction = await session.begin()
         if (await session.connection()).dialect.name == "postgresql":
             # Each batch's lookups planned for the table as it is now: a plan made once while a fresh

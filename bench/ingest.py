@@ -7,9 +7,10 @@ baselines in the same run: the same import with every row prepared in the import
 inserted one at a time through the ORM with one flush per row, on a slice of the file (it is slow), of
 which the rate is reported. On SQLite each method gets an empty database of its own; on PostgreSQL
 (`--database-url`, an empty database) they run one after the other in it, so the baselines meet fuller
-tables than ours did.
+tables than ours did. Then the first `--changed-rows` rows of the file again, every one of them changed
+(replaced as a member's own edit would replace it), into ours's database.
 
-    python bench/ingest.py [--rows 100000] [--naive-rows 5000] [--database-url URL]
+    python bench/ingest.py [--rows 100000] [--naive-rows 5000] [--changed-rows 20000] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ async def ours(url: str, path: Path, apart: bool | None = None) -> float:
     )
     elapsed = time.perf_counter() - started
     await engine.dispose()
-    assert report.created > 0, report.summary()
+    assert report.created + report.updated > 0, report.summary()
     assert not report.problems, report.summary()
     return elapsed
 
@@ -123,6 +124,7 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--naive-rows", type=int, default=5_000)
+    parser.add_argument("--changed-rows", type=int, default=20_000)
     parser.add_argument(
         "--database-url", default="", help="an empty database (default: a temporary SQLite file)"
     )
@@ -137,7 +139,15 @@ def main() -> None:
     path, here_path = folder / "profiles.csv", folder / "profiles-here.csv"
     write_csv(path, args.rows)
     write_csv(here_path, args.rows, tag="here-")
-    ours_s = asyncio.run(ours(database("ours"), path))
+    ours_url = database("ours")
+    ours_s = asyncio.run(ours(ours_url, path))
+    changed_path = folder / "profiles-changed.csv"
+    with path.open(encoding="utf-8") as source, changed_path.open("w", encoding="utf-8") as target:
+        for n, line in enumerate(source):
+            if n > args.changed_rows:
+                break
+            target.write(line.replace(",DE,AL,", ",AT,AL,"))  # each person moved to Austria
+    changed_s = asyncio.run(ours(ours_url, changed_path))
     here_s = asyncio.run(ours(database("here"), here_path, apart=False))
     naive_s = asyncio.run(naive(database("naive"), path, args.naive_rows))
     ours_rate, naive_rate = args.rows / ours_s, args.naive_rows / naive_s
@@ -149,6 +159,10 @@ def main() -> None:
         f"{args.rows / here_s:,.0f}"
     )
     print(f"naive ORM, one flush per row | {args.naive_rows:,} | {naive_s:.1f} | {naive_rate:,.0f}")
+    print(
+        f"ours again, every row changed | {args.changed_rows:,} | {changed_s:.1f} | "
+        f"{args.changed_rows / changed_s:,.0f}"
+    )
     print(
         f"\nours is {here_s / ours_s:.2f}x as fast as preparing in the importing process and "
         f"{ours_rate / naive_rate:.1f}x the naive rate; {args.rows:,} rows in {ours_s:.0f} s"

@@ -555,3 +555,78 @@ def test_a_file_that_breaks_after_its_first_batches_is_refused_whole(
     with pytest.raises(ImportFileError, match="line 1503 is not UTF-8"):
         _import(api, "profiles", path, apart=apart)
     assert count_rows(_db(api), "accounts") == 0
+
+
+def test_changed_rows_replace_their_profiles_whole_as_a_members_own_edit_does(
+    api: Api, tmp_path: Path
+) -> None:
+    # A thousand changed rows are replaced at once (a handful of statements, not a dozen per row): what
+    # they leave must be what `save_profile` would leave, part for part, for the rows that changed only.
+    _import(api, "profiles", SAMPLES / "profiles.csv")
+    url = _db(api)
+    assert _identify_pending(api) == 3
+    before = dict(
+        _rows(url, "SELECT p.headline, c.updated_at FROM profiles p JOIN consents c ON c.profile_id = p.id")
+    )
+    stamps = dict(_rows(url, "SELECT headline, updated_at FROM profiles"))
+    text = (SAMPLES / "profiles.csv").read_text(encoding="utf-8")
+    changed = tmp_path / "profiles.csv"
+    changed.write_text(
+        text.replace(  # Arben: new parts, no phone, no window, no longer open to contact
+            "+49 170 1234567;Interventional cardiologist;Runs a catheterisation lab in Munich.;DE;AL;"
+            "Shkodër;14;health;sq:native | de:C1 | en:B2;coronary angiography:expert | echocardiography;"
+            "01.05.2027;31.05.2027;onsite_return | remote;40;yes;yes",
+            ";Interventional cardiologist;Runs two catheterisation labs.;DE;AL;Shkodër;15;health | education;"
+            "sq:native | en:C1;echocardiography:expert | clinical teaching | triage;;;;;yes;no",
+        ).replace("Јелена Петровић", "Јелена Петровић-Марић"),  # Jelena: her name only
+        encoding="utf-8",
+    )
+    audits = count_rows(url, "audit_events")
+    report = _import(api, "profiles", changed)
+    assert (report.created, report.updated, report.unchanged, report.problems) == (0, 2, 1, [])
+
+    skills = _rows(
+        url,
+        "SELECT s.position, s.name, s.level FROM profile_skills s JOIN profiles p ON p.id = s.profile_id "
+        "WHERE p.headline = 'Interventional cardiologist' ORDER BY s.position",
+    )
+    assert skills == [(0, "echocardiography", "expert"), (1, "clinical teaching", None), (2, "triage", None)]
+    languages = _rows(
+        url,
+        "SELECT l.code, l.level FROM profile_languages l JOIN profiles p ON p.id = l.profile_id "
+        "WHERE p.headline = 'Interventional cardiologist' ORDER BY l.code",
+    )
+    assert languages == [("en", "C1"), ("sq", "native")]
+    arben = _rows(
+        url,
+        "SELECT a.phone, p.summary, p.years_experience, p.sectors, c.open_to_contact, "
+        "p.text_language_pending, (SELECT count(*) FROM availability_windows w WHERE w.profile_id = p.id) "
+        "FROM profiles p JOIN accounts a ON a.id = p.account_id JOIN consents c ON c.profile_id = p.id "
+        "WHERE p.headline = 'Interventional cardiologist'",
+    )
+    sectors = arben[0][3] if isinstance(arben[0][3], list) else json.loads(arben[0][3])
+    assert (*arben[0][:3], sectors, *arben[0][4:]) == (
+        None,
+        "Runs two catheterisation labs.",
+        15,
+        ["health", "education"],
+        False,
+        True,
+        0,
+    )
+    assert _rows(url, "SELECT display_name FROM accounts ORDER BY display_name") == [
+        ("Amra Hodžić",),
+        ("Arben Hoxha",),
+        ("Јелена Петровић-Марић",),
+    ]
+    after = dict(
+        _rows(url, "SELECT p.headline, c.updated_at FROM profiles p JOIN consents c ON c.profile_id = p.id")
+    )
+    assert after["Software engineer"] == before["Software engineer"]  # her consent as it was, stamp too
+    assert after["Interventional cardiologist"] != before["Interventional cardiologist"]
+    moved = dict(_rows(url, "SELECT headline, updated_at FROM profiles"))
+    assert {h for h in moved if moved[h] != stamps[h]} == {"Interventional cardiologist", "Software engineer"}
+    assert moved["Paediatric nurse"] == stamps["Paediatric nurse"]  # the unchanged row is left alone
+    assert count_rows(url, "audit_events") == audits + 3  # one per replaced profile, one for the import
+    assert _identify_pending(api) == 2
+    assert count_rows(url, "profile_skills") == 3 + 2 + 2

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from diaspora.ingest.columns import RowProblem
@@ -102,7 +102,10 @@ async def write_profiles(
         # Core inserts, or COPY: the ORM's per-row bookkeeping would triple the time
         await insert_rows(session, model.__table__, values)
 
-    # Changed people: the same replacement as a member's own edit (children replaced as one unit).
+    # Changed people: the same replacement as a member's own edit (children replaced as one unit), for
+    # the whole batch at once.
+    replaced: list[tuple[uuid.UUID, uuid.UUID, ProfileIn]] = []
+    contacts: list[dict[str, Any]] = []
     for valid, key in changed:
         owner: uuid.UUID | None = profile_accounts.get(key.entity_id)
         if owner is None:  # the person erased their account since the last import: create again
@@ -112,16 +115,36 @@ async def write_profiles(
             continue
         if not email_free(valid, owner):
             continue
-        account = await session.get(Account, owner)
-        assert account is not None
-        account.email = valid.row.extra["email"]
-        account.display_name = valid.row.extra.get("display_name", account.display_name)[:120]
-        account.phone = valid.row.extra.get("phone")
-        await profiles.save_profile(
-            session, account.id, valid.data, actor_id=actor.id if actor is not None else None
+        contacts.append(
+            {
+                "account_id": owner,
+                "new_email": valid.row.extra["email"],
+                "new_display_name": _cut(valid.row.extra.get("display_name")),
+                "new_phone": valid.row.extra.get("phone"),
+            }
         )
+        replaced.append((owner, key.entity_id, valid.data))
         key.content_hash = valid.digest
         report.updated += 1
+    await profiles.replace_profiles(session, replaced, actor_id=actor.id if actor is not None else None)
+    if contacts:
+        table = Account.__table__
+        assert isinstance(table, Table)
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("account_id"))
+            .values(
+                email=bindparam("new_email"),
+                # A row without a name keeps the account's; a phone left out is removed, as before.
+                display_name=func.coalesce(bindparam("new_display_name"), table.c.display_name),
+                phone=bindparam("new_phone"),
+            ),
+            contacts,
+        )
+
+
+def _cut(name: str | None) -> str | None:
+    return None if name is None else name[:120]
 
 
 @dataclass

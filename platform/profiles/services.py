@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -16,8 +28,10 @@ from diaspora.matching import languages
 from diaspora.platform.core import audit, policy
 from diaspora.platform.core.errors import NotFoundError, PermissionDeniedError
 from diaspora.platform.core.policy import Actor
+from diaspora.platform.db.bulk import insert_rows
 from diaspora.platform.db.models import (
     Account,
+    AuditEvent,
     AvailabilityWindow,
     Consent,
     ContactGrant,
@@ -189,9 +203,9 @@ async def save_profile(
     session: AsyncSession, account_id: uuid.UUID, data: ProfileIn, *, actor_id: uuid.UUID | None
 ) -> Profile:
     """Create or replace a member's profile as one unit: every part is replaced or nothing is. The member's
-    own edits and an import's changed rows come through here; an import's new rows are inserted in bulk
-    from the same `profile_rows`. `actor_id` is who did it (None for an operator's import), for the audit
-    trail."""
+    own edits come through here; an import's changed rows through `replace_profiles`, its set-based twin,
+    and its new rows are inserted in bulk, both from the same `profile_rows`. `actor_id` is who did it
+    (None for an operator's import), for the audit trail."""
     await lock_member(session, account_id)
     profile = await load_own_profile(session, account_id, required=False)
     created = profile is None
@@ -223,6 +237,75 @@ async def save_profile(
         entity_id=profile.id,
     )
     return profile
+
+
+async def replace_profiles(
+    session: AsyncSession,
+    replaced: Sequence[tuple[uuid.UUID, uuid.UUID, ProfileIn]],
+    *,
+    actor_id: uuid.UUID | None,
+) -> None:
+    """Replace many members' profiles at once, (account id, profile id, submission) each, as `save_profile`
+    replaces one: the members locked first, every part replaced, the consent set when the submission
+    carries one, the stamp moved and an audit record each; set-based, a handful of statements for a
+    thousand profiles instead of a dozen each (an import's changed rows: 15 ms a row through the ORM). One
+    difference: each text's language is left to the background jobs, as for an import's new rows."""
+    if not replaced:
+        return
+    ids = [profile_id for _, profile_id, _ in replaced]
+    # The lock of `lock_member`, for all of them: taken before anything is read or replaced.
+    accounts = [account_id for account_id, _, _ in replaced]
+    await session.execute(update(Account).where(Account.id.in_(accounts)).values(is_active=Account.is_active))
+    parts = (ProfileLanguage, ProfileSkill, Credential, AvailabilityWindow)
+    for model in parts:
+        await session.execute(delete(model).where(model.profile_id.in_(ids)))
+    now = utcnow()
+    columns: list[dict[str, Any]] = []
+    rows: dict[Any, list[dict[str, Any]]] = {model: [] for model in parts}
+    consents: list[dict[str, Any]] = []
+    for _, profile_id, data in replaced:
+        built = profile_rows(data, profile_id, text_language=None)
+        columns.append({"id": profile_id, **built.profile, "text_language_pending": True, "updated_at": now})
+        rows[ProfileLanguage] += built.languages
+        rows[ProfileSkill] += built.skills
+        rows[Credential] += built.credentials
+        rows[AvailabilityWindow] += built.availability
+        if data.consent is not None:
+            consents.append({"profile_id": profile_id, **consent_values(data.consent)})
+    await session.execute(update(Profile), columns)  # by primary key, one executemany
+    for model, values in rows.items():
+        await insert_rows(session, model.__table__, values)
+    table = Consent.__table__
+    assert isinstance(table, Table)
+    given = {row["profile_id"] for row in consents}
+    if consents:
+        # Each consent changed only where it differs, so that its own stamp tells when the member's
+        # choices last changed (the ORM's unit of work writes nothing for values set to what they were).
+        names = [name for name in consents[0] if name != "profile_id"]
+        await session.execute(
+            update(table)
+            .where(
+                table.c.profile_id == bindparam("pid"),
+                or_(*(table.c[name] != bindparam(f"new_{name}") for name in names)),
+            )
+            .values({**{name: bindparam(f"new_{name}") for name in names}, "updated_at": now}),
+            [{"pid": row["profile_id"], **{f"new_{name}": row[name] for name in names}} for row in consents],
+        )
+    have = set(await session.scalars(select(Consent.profile_id).where(Consent.profile_id.in_(ids))))
+    defaults = consent_values(ConsentIn())
+    await insert_rows(
+        session,
+        table,
+        [{"profile_id": pid, **defaults, "updated_at": now} for pid in ids if pid not in have | given]
+        + [{**row, "updated_at": now} for row in consents if row["profile_id"] not in have],
+    )
+    audits = [
+        {"actor_id": actor_id, "action": "profile.updated", "entity_type": "profile", "entity_id": str(pid)}
+        for pid in ids
+    ]
+    audit_table = AuditEvent.__table__
+    assert isinstance(audit_table, Table)
+    await insert_rows(session, audit_table, audits)  # its id, time and details computed by the INSERT
 
 
 # Texts identified at once by the background jobs: the detector holds the interpreter while it works (about

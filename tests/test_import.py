@@ -630,3 +630,55 @@ def test_changed_rows_replace_their_profiles_whole_as_a_members_own_edit_does(
     assert count_rows(url, "audit_events") == audits + 3  # one per replaced profile, one for the import
     assert _identify_pending(api) == 2
     assert count_rows(url, "profile_skills") == 3 + 2 + 2
+
+
+def test_a_changed_row_of_someone_since_erased_creates_them_anew_and_keeps_their_address(
+    api: Api, tmp_path: Path
+) -> None:
+    # Arben erased his account (his profile went with it); the registry still lists him, changed. He is
+    # created anew; Jelena's changed row asking for his address in the same batch is refused, where it
+    # once failed the whole batch on the unique address.
+    _import(api, "profiles", SAMPLES / "profiles.csv")
+    url = _db(api)
+    _erase(url, "arben.hoxha@example.org")
+    assert count_rows(url, "profiles") == 2
+    text = (SAMPLES / "profiles.csv").read_text(encoding="utf-8")
+    changed = tmp_path / "profiles.csv"
+    changed.write_text(
+        text.replace("Runs a catheterisation lab in Munich.", "Runs two labs.").replace(
+            "jelena.petrovic@example.org", "ARBEN.HOXHA@example.org"
+        ),
+        encoding="utf-8",
+    )
+    report = _import(api, "profiles", changed)
+    assert (report.created, report.updated, report.unchanged) == (1, 0, 1)
+    assert [(p.number, p.column, p.reason) for p in report.problems] == [
+        (3, "email", "belongs to another account")
+    ]
+    assert _rows(
+        url,
+        "SELECT a.email, p.summary FROM accounts a JOIN profiles p ON p.account_id = a.id ORDER BY a.email",
+    ) == [
+        ("amra.hodzic@example.org", "Neonatal intensive care in Vienna."),
+        ("arben.hoxha@example.org", "Runs two labs."),
+        ("jelena.petrovic@example.org", "Payments in Python."),
+    ]
+
+
+def _erase(url: str, email: str) -> None:
+    """The account deleted as erasure deletes it: its profile and parts go with it, its import key stays."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from diaspora.platform.wiring import open_database
+
+    async def run() -> None:
+        engine = open_database(url)  # foreign keys on, so the profile goes with the account
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text("DELETE FROM accounts WHERE email = :email"), {"email": email})
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())

@@ -107,8 +107,8 @@ def checked(kind: Kind, rows: Iterable[tuple[int, Any]]) -> Iterator[Valid | lis
 @dataclass
 class Prepared:
     """One batch of a file's rows, prepared apart. `people` are the rows new to the source, their rows
-    built; `differing` are rows whose record exists and that changed since, written by the importing
-    process through the same service as a member's own edit (or anew, when the record was erased)."""
+    built; `differing` are rows whose record exists and that changed since, which the importing process
+    replaces as a member's own edit replaces a profile (or creates anew, when the record was erased)."""
 
     rows: int = 0
     problems: list[RowProblem] = field(default_factory=list)

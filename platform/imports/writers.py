@@ -112,6 +112,7 @@ async def write_profiles(
             await session.delete(key)
             await session.flush()
             await write_profiles(session, [valid], [], report, actor)
+            claimed.add(valid.row.extra["email"])  # no later row of the batch may take it
             continue
         if not email_free(valid, owner):
             continue

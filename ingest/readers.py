@@ -50,17 +50,16 @@ def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, Row]]]:
 
 def check_whole(path: Path) -> None:
     """Read the whole file once, keeping nothing, so that a file that breaks part-way (a line that is not
-    UTF-8, a quote left open) is refused before any of its rows is written: raises `ImportFileError`.
-    Rows that are bad in themselves (not JSON, a missing cell) are the rows' problems, not the file's. An
-    XLSX workbook is refused when it is opened, if at all."""
-    kind = file_format(path)
-    if kind == "csv":
-        _, rows = _read_csv(path)
-        for _ in rows:
+    UTF-8, a quote left open, a workbook's sheet damaged part-way) is refused before any of its rows is
+    written: raises `ImportFileError`. Rows that are bad in themselves (not JSON, a missing cell) are the
+    rows' problems, not the file's."""
+    if file_format(path) == "jsonl":
+        for _ in _decoded_lines(path):  # a line that is not JSON is its row's problem
             pass
-    elif kind == "jsonl":
-        for _ in _decoded_lines(path):
-            pass
+        return
+    _, rows = read_table(path)
+    for _ in rows:
+        pass
 
 
 def _decoded_lines(path: Path) -> Iterator[str]:
@@ -150,11 +149,16 @@ def _read_xlsx(path: Path) -> tuple[list[str], Iterator[tuple[int, Row]]]:
     header = [str(h).strip() if h is not None else "" for h in first]
 
     def rows() -> Iterator[tuple[int, Row]]:
+        number = 1
         try:
             for number, record in enumerate(values, start=2):
                 if all(cell is None or str(cell).strip() == "" for cell in record):
                     continue
                 yield number, {h: _cell(v) for h, v in zip(header, record, strict=False) if h}
+        except Exception as exc:  # a sheet damaged part-way: the XML parser and openpyxl raise many types
+            raise ImportFileError(
+                f"{path.name}: row {number + 1} of the first sheet cannot be read ({exc})"
+            ) from None
         finally:
             workbook.close()
 

@@ -682,3 +682,55 @@ def _erase(url: str, email: str) -> None:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+def _damaged_workbook(path: Path, rows: list[list[str]], damaged_from: int) -> Path:
+    """A workbook whose first sheet's XML breaks off at row `damaged_from` (as a truncated or tampered
+    file would): openpyxl opens it, and fails only when it reads that far."""
+    import zipfile
+
+    import openpyxl
+
+    whole = path.with_suffix(".whole.xlsx")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    book.save(whole)
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: data.index(f'<row r="{damaged_from}"'.encode())] + b"<row <<<"
+            target.writestr(item, data)
+    return path
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["here", "apart"])
+def test_a_workbook_damaged_part_way_is_refused_whole_with_its_row(
+    api: Api, tmp_path: Path, apart: bool
+) -> None:
+    # The XML parser's error once escaped the import (a traceback on the command line, a 500 for an upload)
+    # after the rows before it were written.
+    people = [["external_id", "email", "display_name"]] + [
+        [f"w-{i}", f"w{i}@example.org", f"W {i}"] for i in range(1, 1201)
+    ]
+    path = _damaged_workbook(tmp_path / "people.xlsx", people, damaged_from=1100)
+    with pytest.raises(ImportFileError, match=r"people\.xlsx: row 1100 of the first sheet cannot be read"):
+        _import(api, "profiles", path, apart=apart)
+    assert count_rows(_db(api), "accounts") == 0
+
+
+def test_a_damaged_workbook_uploaded_is_refused_with_a_reason_not_an_error(api: Api, tmp_path: Path) -> None:
+    staff, _ = api.organisation()
+    posts = [["external_id", "kind", "title", "country"], ["d-1", "short_return", "Cardiologist", "AL"]]
+    path = _damaged_workbook(tmp_path / "posts.xlsx", [*posts, ["d-2", "short_return", "Nurse", "AL"]], 3)
+    response = api.client.post(
+        "/api/imports/posts",
+        headers=staff,
+        files={"file": ("posts.xlsx", path.read_bytes(), "application/octet-stream")},
+    )
+    assert response.status_code == 400, response.text
+    assert "row 3 of the first sheet cannot be read" in response.text
+    assert api.client.get("/api/posts", headers=staff).json()["total"] == 0

@@ -63,9 +63,10 @@ def _table_of(obj: Any) -> str | None:
 def _note_flush(session: Session, flush_context: Any, instances: Any) -> None:
     if any(_table_of(obj) in DELETING_PROFILES for obj in session.deleted):
         session.info[_DELETED] = True
-    for obj in chain(session.new, session.deleted, session.dirty):
+    dirty = session.dirty  # built anew at each use of the property: once here, not once per object
+    for obj in chain(session.new, session.deleted, dirty):
         if _table_of(obj) in MATCHED_TABLES and (
-            obj not in session.dirty or session.is_modified(obj, include_collections=True)
+            obj not in dirty or session.is_modified(obj, include_collections=True)
         ):
             session.info[_TOUCHED] = True
             return

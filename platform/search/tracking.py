@@ -29,8 +29,9 @@ def _ensure_id(obj: Post | Opportunity) -> uuid.UUID:
 
 def _collect(session: Session, flush_context: Any, instances: Any) -> None:
     topics: set[tuple[str, str]] = set()
-    for obj in chain(session.new, session.dirty, session.deleted):
-        if obj in session.dirty and not session.is_modified(obj, include_collections=True):
+    dirty = session.dirty  # built anew at each use of the property: once here, not once per object
+    for obj in chain(session.new, dirty, session.deleted):
+        if obj in dirty and not session.is_modified(obj, include_collections=True):
             continue
         if isinstance(obj, Opportunity):
             topics.add(("opportunity", str(_ensure_id(obj))))

@@ -32,7 +32,7 @@ def records(
     to another process, so ids go as text, which asyncpg takes as well (unpickling a UUID object costs
     several microseconds, a third of what the importing process did per person)."""
     names = list(rows[0])
-    left_out = [c.name for c in table.columns if c.name not in rows[0] and c.default is not None]
+    left_out = _computed_left_out(table, rows[0])
     if left_out:
         raise ValueError(f"{table.name}: rows leave out {', '.join(left_out)}, whose default Python computes")
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
@@ -48,6 +48,11 @@ def records(
     return names, list(zip(*columns, strict=True))
 
 
+def _computed_left_out(table: Table, row: dict[str, Any]) -> list[str]:
+    """The columns `row` leaves out whose default Python computes (an id, a time)."""
+    return [c.name for c in table.columns if c.name not in row and c.default is not None]
+
+
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -59,8 +64,7 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
     if not rows:
         return
     connection = await session.connection()
-    defaults_left_out = any(c.default is not None for c in table.columns if c.name not in rows[0])
-    if defaults_left_out or not takes_records(connection.dialect):
+    if _computed_left_out(table, rows[0]) or not takes_records(connection.dialect):
         await session.execute(insert(table), rows)
         return
     await insert_records(session, table, records(connection.dialect, table, rows))

@@ -224,9 +224,7 @@ async def start(job: Job) -> asyncio.subprocess.Process:
     return process
 
 
-async def frames(
-    process: asyncio.subprocess.Process,
-) -> AsyncIterator[tuple[Prepared, PreparedPeople | None]]:
+async def frames(process: asyncio.subprocess.Process) -> AsyncIterator[Frame]:
     """The preparing process's batches as they come, a failure there raised here."""
     assert process.stdout is not None
     while True:

@@ -212,10 +212,7 @@ def new_person_rows(valid: Valid, report: ImportReport, now: datetime) -> dict[A
         Account: [account],
         Profile: [profile],
         Consent: [consent],
-        ProfileLanguage: built.languages,
-        ProfileSkill: built.skills,
-        Credential: built.credentials,
-        AvailabilityWindow: built.availability,
+        **built.parts(),
         ImportKey: [key_row(report, valid, profile_id)],
     }
 

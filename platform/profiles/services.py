@@ -109,14 +109,20 @@ async def contact_grants_of(session: AsyncSession, profile_id: uuid.UUID) -> lis
 
 
 async def lock_member(session: AsyncSession, account_id: uuid.UUID) -> None:
-    """Serialise writers of one member's data for the rest of the transaction.
+    await lock_members(session, [account_id])
+
+
+async def lock_members(session: AsyncSession, account_ids: Collection[uuid.UUID]) -> None:
+    """Serialise writers of these members' data for the rest of the transaction.
 
     A no-op UPDATE of the account row takes its row lock on PostgreSQL and the write lock on SQLite. Issued
     before anything is read, it makes every later read see the previous writer's committed result, so
     concurrent replacements of a profile never interleave (two writers would otherwise both delete the old
     skills and both insert their own).
     """
-    await session.execute(update(Account).where(Account.id == account_id).values(is_active=Account.is_active))
+    await session.execute(
+        update(Account).where(Account.id.in_(account_ids)).values(is_active=Account.is_active)
+    )
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,18 @@ class ProfileRows:
     skills: list[dict[str, Any]]
     credentials: list[dict[str, Any]]
     availability: list[dict[str, Any]]
+
+    def parts(self) -> dict[Any, list[dict[str, Any]]]:
+        """The parts' rows by model, in `PROFILE_PARTS` order."""
+        return dict(
+            zip(
+                PROFILE_PARTS, (self.languages, self.skills, self.credentials, self.availability), strict=True
+            )
+        )
+
+
+# The tables of a profile's parts, replaced whole with the profile.
+PROFILE_PARTS = (ProfileLanguage, ProfileSkill, Credential, AvailabilityWindow)
 
 
 def profile_text(data: ProfileIn) -> str:
@@ -253,23 +271,18 @@ async def replace_profiles(
     if not replaced:
         return
     ids = [profile_id for _, profile_id, _ in replaced]
-    # The lock of `lock_member`, for all of them: taken before anything is read or replaced.
-    accounts = [account_id for account_id, _, _ in replaced]
-    await session.execute(update(Account).where(Account.id.in_(accounts)).values(is_active=Account.is_active))
-    parts = (ProfileLanguage, ProfileSkill, Credential, AvailabilityWindow)
-    for model in parts:
+    await lock_members(session, [account_id for account_id, _, _ in replaced])  # before anything is read
+    for model in PROFILE_PARTS:
         await session.execute(delete(model).where(model.profile_id.in_(ids)))
     now = utcnow()
     columns: list[dict[str, Any]] = []
-    rows: dict[Any, list[dict[str, Any]]] = {model: [] for model in parts}
+    rows: dict[Any, list[dict[str, Any]]] = {model: [] for model in PROFILE_PARTS}
     consents: list[dict[str, Any]] = []
     for _, profile_id, data in replaced:
         built = profile_rows(data, profile_id, text_language=None)
         columns.append({"id": profile_id, **built.profile, "text_language_pending": True, "updated_at": now})
-        rows[ProfileLanguage] += built.languages
-        rows[ProfileSkill] += built.skills
-        rows[Credential] += built.credentials
-        rows[AvailabilityWindow] += built.availability
+        for model, values in built.parts().items():
+            rows[model] += values
         if data.consent is not None:
             consents.append({"profile_id": profile_id, **consent_values(data.consent)})
     await session.execute(update(Profile), columns)  # by primary key, one executemany
